@@ -69,7 +69,7 @@ def phase(phase_id: int) -> Phase:
     raise ValueError(f"unknown phase {phase_id!r}: the plan has phases 1 to {len(PHASES)}")
 
 
-#: Phase 2 components in dependency (deployment) order.
+#: Phase 2 components as the plan lists them; the service publishes its own dependency (activation) order.
 COMPONENTS: tuple[str, ...] = (
     "BedrockSupportManager",
     "IntelligentRouter",
