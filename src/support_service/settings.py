@@ -109,7 +109,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _model_priced(self) -> Settings:
-        price_for(self.bedrock_model_id, self.prices())
+        try:
+            price_for(self.bedrock_model_id, self.prices())
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
         return self
 
     def drill_faults(self) -> DrillFaults:
