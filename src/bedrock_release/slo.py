@@ -156,11 +156,14 @@ def latency_gate(
     ci = quantile_ci_ranks(n, quantile)
     reasons: list[str] = []
     if ci is not None:
-        low, high = value_bounds_at_rank(histogram, ci[0])[0], value_bounds_at_rank(histogram, ci[1])[1]
-        raw["ci95"] = [low, None if math.isinf(high) else high]
-        if low <= threshold < high:
+        low, high = value_bounds_at_rank(histogram, ci[0]), value_bounds_at_rank(histogram, ci[1])[1]
+        raw["ci95"] = [low[0], None if math.isinf(high) else high]
+        # A range bucket's lower bound is exclusive: a CI starting at (1500 ms is wholly above 1500 ms.
+        starts_below = low[0] < threshold or (low[0] == threshold and low[0] == low[1])
+        if starts_below and threshold < high:
+            upper = "+Inf" if math.isinf(high) else f"{high:g}"
             reasons.append(
-                f"marginal: the threshold lies inside the 95% CI of the {label} [{low:g}, {high:g}]"
+                f"marginal: the threshold lies inside the 95% CI of the {label} [{low[0]:g}, {upper}]"
             )
     value = est.upper if math.isfinite(est.upper) else est.lower
     if n < min_samples:

@@ -367,3 +367,11 @@ def test_cache_gate_matches_integer_arithmetic(hits: int, misses: int, threshold
         assert gate.verdict is Verdict.INCONCLUSIVE
     else:
         assert gate.passed is (hits * 100 >= threshold * (hits + misses))
+
+
+def test_ci_wholly_above_the_threshold_is_not_marginal() -> None:
+    gate = _latency(from_prometheus({"0.3": 10, "1.5": 200, "+Inf": 400}), threshold=1500)
+    assert gate.verdict is Verdict.FAIL
+    assert not any("marginal" in r for r in gate.reasons)
+    straddling = _latency(from_prometheus({"0.3": 10, "1.5": 375, "+Inf": 400}), threshold=1500)
+    assert any("[300, +Inf]" in r for r in straddling.reasons)
