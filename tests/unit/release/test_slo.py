@@ -6,7 +6,7 @@ import itertools
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bedrock_release.histogram import DataError, from_locust, from_prometheus
@@ -115,7 +115,8 @@ def test_latency_rejects_bad_min_samples() -> None:
         _latency(from_locust({"1": 300}), min_samples=0)
 
 
-@given(st.lists(st.integers(0, 3000), min_size=MIN_SAMPLES_P95, max_size=600), st.integers(0, 3000))
+@settings(max_examples=40, deadline=None)  # each example is 300+ samples: generation dominates
+@given(st.lists(st.integers(0, 3000), min_size=MIN_SAMPLES_P95, max_size=400), st.integers(0, 3000))
 def test_latency_verdict_agrees_with_sorted_samples(values: list[int], threshold: int) -> None:
     counts: dict[int, int] = {}
     for v in values:
