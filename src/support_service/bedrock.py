@@ -20,9 +20,15 @@ from support_service.budget import ModelPrice
 from support_service.compliance import ComplianceValidator, ViolationRule
 from support_service.components import ProbeResult
 
-__all__ = ["BedrockCallError", "BedrockReply", "DirectBedrockClient", "ResidencyRefusedError"]
+__all__ = [
+    "SYSTEM_PROMPT",
+    "BedrockCallError",
+    "BedrockReply",
+    "DirectBedrockClient",
+    "ResidencyRefusedError",
+]
 
-_SYSTEM_PROMPT = (
+SYSTEM_PROMPT = (
     "You are the support assistant of the Bedrock Support service. Answer the {operation} support request "
     "concisely. Placeholders such as [REDACTED_EMAIL] stand for personal data that was removed."
 )
@@ -106,7 +112,7 @@ class DirectBedrockClient:
         try:
             response = self._client.converse(
                 modelId=self.model_id,
-                system=[{"text": _SYSTEM_PROMPT.format(operation=operation)}],
+                system=[{"text": SYSTEM_PROMPT.format(operation=operation)}],
                 messages=[{"role": "user", "content": [{"text": redacted_text}]}],
                 inferenceConfig={"maxTokens": self.max_tokens},
             )
