@@ -145,6 +145,11 @@ def _check_ports_free(settings: SandboxSettings) -> None:
         )
 
 
+# The baseline is the system already in production: it boots with every component active,
+# while a new release is activated component by component by the rollout.
+_BASELINE_ENV = {"SUPPORT_AUTO_ACTIVATE": "true"}
+
+
 def _baseline_slot(
     settings: SandboxSettings, paths: SandboxPaths, slot: str, warnings: list[str]
 ) -> SlotRelease:
@@ -152,17 +157,19 @@ def _baseline_slot(
     if settings.baseline_dir is not None:
         explicit = find_package_root(settings.baseline_dir, settings.slot_module)
         if explicit is None:
-            raise ReleaseError(f"baseline_dir {settings.baseline_dir} has no {settings.slot_module!r} package")
-        return SlotRelease(slot, release, explicit, "explicit")
+            raise ReleaseError(
+                f"baseline_dir {settings.baseline_dir} has no {settings.slot_module!r} package"
+            )
+        return SlotRelease(slot, release, explicit, "explicit", _BASELINE_ENV)
     root = install_release(paths.slots, settings.releases_dir, slot, release, settings.slot_module)
     if root is not None:
-        return SlotRelease(slot, release, root, "artifact")
+        return SlotRelease(slot, release, root, "artifact", _BASELINE_ENV)
     # Until the pipeline builds artifacts, the slots run the working tree under the baseline's label.
     warnings.append(
         f"no artifact {artifact_path(settings.releases_dir, release)}: slot {slot} runs the source tree "
         f"{REPO_ROOT / 'src'} labelled {release}"
     )
-    return SlotRelease(slot, release, REPO_ROOT / "src", "source-tree")
+    return SlotRelease(slot, release, REPO_ROOT / "src", "source-tree", _BASELINE_ENV)
 
 
 def _write_programs(state: SandboxState, paths: SandboxPaths) -> None:

@@ -49,7 +49,7 @@ _RULES: tuple[_Rule, ...] = (
     ),
     _rule(
         "timeout_handling",
-        "timeout|timed out|times out|timing out|hang|slow|latency|deadline|takes forever|408",
+        "timeout|time out|timed out|times out|timing out|hang|slow|latency|deadline|takes forever|408",
         "Set explicit connect/read timeouts, bound retries, and fall back to MCP when they are exceeded.",
     ),
     _rule(
