@@ -5,9 +5,12 @@ Each service instance has its own registry so that tests can build many apps in 
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 __all__ = ["LATENCY_BUCKETS_S", "PrometheusMetrics"]
+
+# The ``*_created`` series double the exposition and no gate or dashboard reads them.
+disable_created_metrics()
 
 # Bucket bounds include the plan's SLO thresholds (300 ms cached, 1.5 s generation), so "P95 at most
 # the threshold" is decidable exactly from the histogram.
