@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--start-timeout-s", type=float, help="how long to wait for every part to answer")
     start.add_argument("--slot-module", help="module the slots run (default support_service)")
     start.add_argument("--baseline-release", help="release both slots boot with (default 1.0.0)")
+    start.add_argument(
+        "--baseline-dir", type=Path, help="boot both slots from this folder instead of the artifact"
+    )
     commands.add_parser("down", parents=[common], help="stop every sandbox process")
     commands.add_parser("status", parents=[common], help="show each part and its state")
     switch = commands.add_parser("set-slot-release", parents=[common], help="make a slot run a release")
@@ -49,7 +52,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> SandboxSettings:
-    names = [*PORT_FIELDS.values(), "runtime_dir", "start_timeout_s", "slot_module", "baseline_release"]
+    names = [
+        *PORT_FIELDS.values(),
+        "runtime_dir",
+        "start_timeout_s",
+        "slot_module",
+        "baseline_release",
+        "baseline_dir",
+    ]
     overrides = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     return SandboxSettings(**overrides)
 
