@@ -56,6 +56,7 @@ class UpResult:
     slots: dict[str, dict[str, object]]
     seeded: SeedResult | None
     warnings: tuple[str, ...] = ()
+    ready_after_s: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (what `up --json` prints)."""
@@ -261,7 +262,7 @@ def _cold_up(
             paths.socket,
             settings.start_timeout_s,
         )
-        wait_ready(settings, supervisor, PROGRAMS, settings.start_timeout_s, _slot_releases(state))
+        ready = wait_ready(settings, supervisor, PROGRAMS, settings.start_timeout_s, _slot_releases(state))
         seeded = seed_moto(settings)
     except BaseException:
         # A half-started sandbox is worse than none: stop what came up; the logs stay for diagnosis.
@@ -277,6 +278,7 @@ def _cold_up(
         slots=_slots_view(state),
         seeded=seeded,
         warnings=tuple(warnings),
+        ready_after_s={part: result.after_s for part, result in ready.items()},
     )
 
 

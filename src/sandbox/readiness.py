@@ -7,7 +7,7 @@ import json
 import socket
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._loopback import LOOPBACK
 from .errors import SandboxError
@@ -38,6 +38,7 @@ class Probe:
     part: str
     ok: bool
     detail: str
+    after_s: float = 0.0  # seconds into the wait when this result was taken
 
 
 def _get(port: int, path: str) -> tuple[int, bytes, dict[str, str]]:
@@ -128,7 +129,8 @@ def wait_ready(
     pending = list(parts)
     done: dict[str, Probe] = {}
     last: dict[str, Probe] = {}
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
     while pending:
         processes = supervisor.processes()
         for part in list(pending):
@@ -141,7 +143,7 @@ def wait_ready(
             result = probe(part, settings, releases.get(part))
             last[part] = result
             if result.ok:
-                done[part] = result
+                done[part] = replace(result, after_s=round(time.monotonic() - started, 3))
                 pending.remove(part)
         if pending and time.monotonic() > deadline:
             part = pending[0]
