@@ -62,7 +62,7 @@ async def activate_component(
     """Activate one staged component (the rollout step); 409 names the dependency that is not active."""
     service = _service(request)
     try:
-        already = await anyio.to_thread.run_sync(lambda: service.activate(name, actor=actor))
+        already = service.registry.activate(name).already_active
     except UnknownComponentError:
         raise ApiError(
             404, "unknown_component", f"no component {name!r}", components=list(service.registry.order)
@@ -71,6 +71,7 @@ async def activate_component(
         raise ApiError(
             409, "dependency_not_active", str(exc), component=name, missing=list(exc.missing)
         ) from exc
+    await _audit(service, actor, "component.activate", {"component": name, "already_active": already})
     health = await service.health.component(name)
     inactive = service.registry.inactive()
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -108,7 +109,8 @@ class HybridHealthMonitor:
 
     async def report(self, *, extra_problems: tuple[str, ...] = ()) -> HealthReport:
         """Probe every component and aggregate."""
-        components = tuple([await self.component(name) for name in self.registry.order])
+        # Concurrently: one slow probe (an unreachable MCP server) must not add up with the others.
+        components = tuple(await asyncio.gather(*(self.component(name) for name in self.registry.order)))
         failing = tuple(f"{c.name}: {c.detail}" for c in components if not c.healthy)
         if failing:
             return HealthReport("unhealthy", components, failing + extra_problems)

@@ -116,6 +116,8 @@ class _Connection:
     def __init__(self, factory: ClientFactory) -> None:
         self._factory = factory
         self._ready: asyncio.Future[_Session] = asyncio.get_running_loop().create_future()
+        # A caller that timed out no longer awaits the future; retrieve its exception so none goes unread.
+        self._ready.add_done_callback(lambda f: None if f.cancelled() else f.exception())
         self._close = asyncio.Event()
         self.broken = False
         self.loop = asyncio.get_running_loop()

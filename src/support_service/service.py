@@ -67,13 +67,12 @@ class SupportService:
         except Exception:
             _log.exception("audit append of %s failed", action)
 
-    def activate(self, name: str, *, actor: str) -> bool:
-        """Activate one component and audit it; returns whether it was already active."""
-        result = self.registry.activate(name)
-        self.auditor.append(
-            actor, "component.activate", {"component": name, "already_active": result.already_active}
-        )
-        return result.already_active
+    def auto_activate(self) -> None:
+        """Activate every component in dependency order (the baseline release boots so), audited."""
+        for name in self.registry.order:
+            result = self.registry.activate(name)
+            data = {"component": name, "already_active": result.already_active}
+            self.auditor.append("system:auto_activate", "component.activate", data)
 
     def start(self) -> None:
         """Start background work: flag polling, CloudWatch publishing, auto-activation."""
@@ -83,8 +82,7 @@ class SupportService:
         for name, breaker in self.health.circuits.items():
             self.telemetry.circuit(name, breaker.state())
         if self.settings.auto_activate:
-            for name in self.registry.order:
-                self.activate(name, actor="system:auto_activate")
+            self.auto_activate()
 
     def stop(self) -> None:
         """Stop background work (the MCP connection is closed by the app's event loop)."""
