@@ -239,6 +239,39 @@ def test_up_with_other_ports_is_refused(live: control.UpResult, live_settings: S
         control.up(moved)
 
 
+def test_a_dead_slot_is_skipped_and_an_all_dead_weighted_set_is_503(
+    live: control.UpResult, live_settings: SandboxSettings
+) -> None:
+    supervisor = Supervisor(SandboxPaths.of(live_settings.runtime_dir).socket)
+    supervisor.stop("slot-green")
+    try:
+        _set_weights(live_settings, [1, 1])
+        with http() as session:
+            codes = [
+                session.post(
+                    f"{live_settings.url('caddy')}/v1/support/operations", json=OPERATION, timeout=15
+                )
+                for _ in range(8)
+            ]
+        # Passive health: at most the first request hits the dead slot (502); then blue takes all.
+        assert [r.status_code for r in codes].count(502) <= 1
+        assert {r.headers.get("X-Slot") for r in codes if r.status_code == 200} == {"blue"}
+        _set_weights(live_settings, [0, 1])
+        with http() as session:
+            statuses = {
+                session.post(
+                    f"{live_settings.url('caddy')}/v1/support/operations", json=OPERATION, timeout=15
+                ).status_code
+                for _ in range(3)
+            }
+        # Weight 0 stays unselected even when the only weighted slot is down: no fallback, 502 then 503.
+        assert statuses <= {502, 503}
+        assert 503 in statuses
+    finally:
+        _set_weights(live_settings, [100, 0])
+        control.up(live_settings)
+
+
 def test_a_stopped_part_is_reported_and_restarted_by_up(
     live: control.UpResult, live_settings: SandboxSettings
 ) -> None:
