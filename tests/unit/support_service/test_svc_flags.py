@@ -28,12 +28,13 @@ class MotoSSM:
         self.running = True
 
     def client(self) -> object:
+        # A generous read timeout: moto's first request in a process can take seconds on a busy machine.
         return boto3.client(
             "ssm",
             region_name="eu-central-1",
             endpoint_url=self.url,
             config=Config(
-                connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1, "mode": "standard"}
+                connect_timeout=1, read_timeout=15, retries={"total_max_attempts": 1, "mode": "standard"}
             ),
             **CREDENTIALS,
         )

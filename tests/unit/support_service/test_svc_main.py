@@ -73,6 +73,8 @@ def running(tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
 
 
 def test_starts_and_serves_with_its_dependencies_down(running: str) -> None:
