@@ -12,7 +12,6 @@ Tool choice: a query naming a ticket id (``SUP-1234``) -> ``lookup_ticket``; a g
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import time
@@ -128,23 +127,32 @@ class _Connection:
             async with self._factory() as session:
                 self._ready.set_result(session)
                 await self._close.wait()
-        except BaseException as exc:  # the transport's task group reports failures as exception groups
+        except asyncio.CancelledError:
+            self.broken = True
+            self._ready.cancel()
+            raise
+        except Exception as exc:  # the transport's task group reports failures as exception groups
             self.broken = True
             if not self._ready.done():
                 self._ready.set_exception(ConnectionError(_describe(exc)))
             else:
                 _log.warning("MCP connection lost: %s", _describe(exc))
-            if isinstance(exc, asyncio.CancelledError):
-                raise
 
     async def session(self, timeout_s: float) -> _Session:
-        with anyio.fail_after(timeout_s):
-            return await asyncio.shield(self._ready)
+        try:
+            with anyio.fail_after(timeout_s):
+                return await asyncio.shield(self._ready)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self._ready.cancelled() and task is not None and not task.cancelling():
+                # The owner was cancelled (shutdown), not this caller: report a failed connection.
+                raise ConnectionError("MCP connection closed while connecting") from None
+            raise
 
     async def close(self) -> None:
         self._close.set()
-        with contextlib.suppress(BaseException):
-            await asyncio.wait_for(self.task, timeout=5)
+        # wait() neither raises the task's outcome nor cancels it: closing must not fail the caller.
+        await asyncio.wait({self.task}, timeout=5)
 
 
 def _describe(exc: BaseException) -> str:
