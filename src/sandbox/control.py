@@ -8,22 +8,22 @@ import json
 import socket
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-import psutil
 
 from ._loopback import LOOPBACK
 from .caddy_config import WEIGHTS_PATH, caddy_config
 from .errors import PortInUseError, SandboxConflictError, SandboxError, SandboxNotRunningError
 from .launch import write_spec
+from .lock import control_lock
 from .paths import SandboxPaths
+from .procs import orphans, terminate, track, wait_gone
 from .programs import SlotRelease, base_env, program_specs
 from .readiness import probe, wait_ready
 from .releases import RELEASE_PATTERN, ReleaseError, artifact_path, find_package_root, install_release
+from .results import DownResult, PartStatus, SandboxStatus, SlotSwitch, UpResult
 from .secrets_file import load_or_create_secrets
-from .seed import SeedResult, seed_moto
+from .seed import seed_moto
 from .settings import PROGRAMS, REPO_ROOT, SLOTS, SandboxSettings
 from .state import SandboxState, load_state, save_state
 from .supervisor_config import supervisord_conf
@@ -42,87 +42,6 @@ __all__ = [
 ]
 
 _STOP_TIMEOUT_S = 30.0
-
-
-@dataclass(frozen=True)
-class UpResult:
-    """Outcome of `up`: whether anything changed, what started, and where everything listens."""
-
-    changed: bool
-    already_running: bool
-    started: tuple[str, ...]
-    duration_s: float
-    endpoints: dict[str, Any]
-    slots: dict[str, dict[str, object]]
-    seeded: SeedResult | None
-    warnings: tuple[str, ...] = ()
-    ready_after_s: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what `up --json` prints)."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class DownResult:
-    """Outcome of `down`: which programs were stopped and any pid that had to be killed."""
-
-    changed: bool
-    stopped: tuple[str, ...]
-    killed: tuple[int, ...]
-    duration_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class PartStatus:
-    """One part: supervisord's state, its pid and whether it answers its probe."""
-
-    name: str
-    state: str
-    pid: int
-    answering: bool
-    detail: str
-
-
-@dataclass(frozen=True)
-class SandboxStatus:
-    """The whole sandbox as `status` reports it."""
-
-    running: bool
-    runtime_dir: str
-    parts: tuple[PartStatus, ...]
-    slots: dict[str, dict[str, object]] = field(default_factory=dict)
-    weights: dict[str, int] | None = None
-    endpoints: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def healthy(self) -> bool:
-        """Running, and every part answers."""
-        return self.running and all(part.answering for part in self.parts)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self) | {"healthy": self.healthy}
-
-
-@dataclass(frozen=True)
-class SlotSwitch:
-    """Outcome of set_slot_release."""
-
-    slot: str
-    release: str
-    pythonpath: str
-    source: str
-    changed: bool
-    duration_s: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
 
 
 def _port_free(port: int) -> bool:
@@ -208,9 +127,10 @@ def up(settings: SandboxSettings | None = None) -> UpResult:
     started_at = time.monotonic()
     paths = SandboxPaths.of(settings.runtime_dir)
     supervisor = Supervisor(paths.socket)
-    if supervisor.alive():
-        return _warm_up(settings, paths, supervisor, started_at)
-    return _cold_up(settings, paths, supervisor, started_at)
+    with control_lock(paths):
+        if supervisor.alive():
+            return _warm_up(settings, paths, supervisor, started_at)
+        return _cold_up(settings, paths, supervisor, started_at)
 
 
 def _warm_up(
@@ -282,42 +202,17 @@ def _cold_up(
     )
 
 
-def _alive(process: psutil.Process) -> bool:
-    try:
-        # is_running() also compares the start time, so a reused pid is not mistaken for ours.
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _processes(pids: list[int]) -> list[psutil.Process]:
-    found = []
-    for pid in pids:
-        try:
-            found.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            continue
-    return found
-
-
 def _stop(supervisor: Supervisor, started_at: float) -> DownResult:
     programs = supervisor.processes()
-    tracked = _processes([supervisor.pid(), *(info.pid for info in programs.values() if info.pid)])
+    tracked = track([supervisor.pid(), *(info.pid for info in programs.values())])
     supervisor.stop_all()
     supervisor.shutdown()
-    deadline = time.monotonic() + _STOP_TIMEOUT_S
-    while any(_alive(process) for process in tracked) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    killed = []
-    for process in tracked:
-        if _alive(process):
-            # Past the grace period: a process that ignores TERM must still not outlive `down`.
-            process.kill()
-            killed.append(process.pid)
+    # Past the grace period a process that ignores TERM is killed: nothing may outlive `down`.
+    killed = wait_gone(tracked, _STOP_TIMEOUT_S)
     return DownResult(
         changed=True,
         stopped=tuple(sorted(name for name, info in programs.items() if info.pid)),
-        killed=tuple(killed),
+        killed=killed,
         duration_s=round(time.monotonic() - started_at, 3),
     )
 
@@ -326,10 +221,23 @@ def down(settings: SandboxSettings | None = None) -> DownResult:
     """Stop every sandbox process; idempotent (nothing running is not an error)."""
     settings = settings or SandboxSettings()
     started_at = time.monotonic()
-    supervisor = Supervisor(SandboxPaths.of(settings.runtime_dir).socket)
-    if not supervisor.alive():
+    paths = SandboxPaths.of(settings.runtime_dir)
+    if not paths.root.exists():
         return DownResult(changed=False, stopped=(), killed=(), duration_s=0.0)
-    return _stop(supervisor, started_at)
+    with control_lock(paths):
+        supervisor = Supervisor(paths.socket)
+        if supervisor.alive():
+            return _stop(supervisor, started_at)
+        # supervisord died (kill -9, OOM) and left its programs behind: they still hold the ports.
+        leftovers = orphans(paths.home)
+        names = tuple(sorted(f"pid {process.pid}" for process in leftovers))
+        killed = terminate(leftovers, _STOP_TIMEOUT_S)
+        return DownResult(
+            changed=bool(leftovers),
+            stopped=names,
+            killed=killed,
+            duration_s=round(time.monotonic() - started_at, 3),
+        )
 
 
 def _weights(settings: SandboxSettings) -> dict[str, int] | None:
@@ -398,34 +306,50 @@ def set_slot_release(
     if not RELEASE_PATTERN.match(release):
         raise ReleaseError(f"release {release!r} is not a semantic version")
     paths = SandboxPaths.of((settings or SandboxSettings()).runtime_dir)
-    supervisor = Supervisor(paths.socket)
-    state = load_state(paths.state)
-    if state is None or not supervisor.alive():
+    if not paths.root.exists():
         raise SandboxNotRunningError(f"no sandbox runs in {paths.root}; start it with `python -m sandbox up`")
-    active = state.settings
+    with control_lock(paths):
+        supervisor = Supervisor(paths.socket)
+        state = load_state(paths.state)
+        if state is None or not supervisor.alive():
+            raise SandboxNotRunningError(
+                f"no sandbox runs in {paths.root}; start it with `python -m sandbox up`"
+            )
+        root, source = _release_root(paths, state.settings, slot, release, release_dir)
+        wanted = SlotRelease(slot, release, root, source, dict(extra_env or {}))
+        changed = _apply_slot(paths, supervisor, state, wanted)
+        program = f"slot-{slot}"
+        wait_ready(state.settings, supervisor, [program], state.settings.start_timeout_s, {program: release})
+    return SlotSwitch(slot, release, str(root), source, changed, round(time.monotonic() - started_at, 3))
+
+
+def _release_root(
+    paths: SandboxPaths, active: SandboxSettings, slot: str, release: str, release_dir: Path | None
+) -> tuple[Path, str]:
     if release_dir is not None:
         root = find_package_root(release_dir, active.slot_module)
         if root is None:
             raise ReleaseError(f"{release_dir} has no {active.slot_module!r} package")
-        source = "explicit"
-    else:
-        root = install_release(paths.slots, active.releases_dir, slot, release, active.slot_module)
-        if root is None:
-            raise ReleaseError(
-                f"release {release} is not built: no {artifact_path(active.releases_dir, release)}"
-            )
-        source = "artifact"
-    wanted = SlotRelease(slot, release, root, source, dict(extra_env or {}))
-    program = f"slot-{slot}"
-    unchanged = state.slots.get(slot) == wanted and supervisor.processes()[program].running
-    if not unchanged:
-        state = replace(state, slots={**state.slots, slot: wanted})
-        _write_programs(state, paths)
-        save_state(paths.state, state)
-        if program not in supervisor.update():
-            # Same spec but the program was down: a plain start is enough.
-            supervisor.start(program)
-    wait_ready(active, supervisor, [program], active.start_timeout_s, {program: release})
-    return SlotSwitch(
-        slot, release, str(root), source, not unchanged, round(time.monotonic() - started_at, 3)
-    )
+        return root, "explicit"
+    root = install_release(paths.slots, active.releases_dir, slot, release, active.slot_module)
+    if root is None:
+        raise ReleaseError(
+            f"release {release} is not built: no {artifact_path(active.releases_dir, release)}"
+        )
+    return root, "artifact"
+
+
+def _apply_slot(
+    paths: SandboxPaths, supervisor: Supervisor, state: SandboxState, wanted: SlotRelease
+) -> bool:
+    """Rewrite the slot's spec and restart its program unless it already runs exactly that."""
+    program = f"slot-{wanted.slot}"
+    if state.slots.get(wanted.slot) == wanted and supervisor.processes()[program].running:
+        return False
+    state = replace(state, slots={**state.slots, wanted.slot: wanted})
+    _write_programs(state, paths)
+    save_state(paths.state, state)
+    if program not in supervisor.update():
+        # Same spec but the program was down: a plain start is enough.
+        supervisor.start(program)
+    return True

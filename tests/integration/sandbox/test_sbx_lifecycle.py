@@ -39,6 +39,16 @@ def test_up_down_up_keeps_secrets_and_down_leaves_no_process(own_settings: Sandb
     assert again.changed is True
     assert read_secrets(paths.secrets) == tokens
 
+    # supervisord killed outright leaves its programs behind; down still finds and ends them.
+    supervisord, *programs = supervisord_tree(settings.runtime_dir)
+    supervisord.kill()
+    supervisord.wait(timeout=10)
+    assert all(alive(process) for process in programs)
+    cleaned = control.down(settings)
+    assert cleaned.changed is True
+    assert len(cleaned.stopped) == len(programs)
+    assert not any(alive(process) for process in programs)
+
 
 def test_a_taken_port_is_named_before_anything_starts(own_settings: SandboxSettings) -> None:
     with socket.socket() as squatter:
