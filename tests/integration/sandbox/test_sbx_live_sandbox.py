@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,40 @@ def test_pii_never_reaches_the_emulator_or_the_mcp_server(
     received = json.dumps(bedrock) + json.dumps(mcp)
     assert email not in received
     assert phone not in received
+
+
+def test_flipping_the_flags_in_ssm_changes_routing_within_two_poll_intervals(
+    live: control.UpResult, live_settings: SandboxSettings
+) -> None:
+    ssm = aws_client("ssm", live_settings)
+    emergency = {"type": "emergency", "query": "site down", "customer_region": "eu-central-1"}
+
+    def route() -> str:
+        with http() as session:
+            response = session.post(
+                f"{live_settings.url('slot-blue')}/v1/support/operations", json=emergency, timeout=15
+            )
+        return str(response.json()["route"])
+
+    def set_flags(value: str) -> float:
+        for flag in FLAGS:
+            ssm.put_parameter(
+                Name=f"{live_settings.flags_path}/{flag}", Value=value, Type="String", Overwrite=True
+            )
+        return time.monotonic()
+
+    assert route() == "mcp"
+    try:
+        flipped = set_flags("true")
+        while route() != "direct":
+            assert time.monotonic() - flipped < 2 * live_settings.flags_poll_interval_s + 0.5
+            time.sleep(0.1)
+    finally:
+        set_flags("false")
+    deadline = time.monotonic() + 2 * live_settings.flags_poll_interval_s + 0.5
+    while route() != "mcp":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
 
 
 def test_stock_boto3_reaches_the_emulator_through_the_standard_env_variable(
