@@ -1,0 +1,292 @@
+"""Staging test results: run the release's four suites on this machine, record them, read them back."""
+
+from __future__ import annotations
+
+import json
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bedrock_release import release_artifact
+from bedrock_release.pre_deployment._io import (
+    SCHEMA,
+    format_time,
+    read_json_object,
+    sha256_file,
+    write_json_atomic,
+)
+from bedrock_release.pre_deployment._pytest_suite import SuiteRun, checkout_tests, run_pytest_suite
+from bedrock_release.pre_deployment.errors import EvidenceError
+from bedrock_release.pre_deployment.junit import (
+    CaseResult,
+    Outcome,
+    SuiteCounts,
+    read_junit,
+    suite_name,
+    write_junit,
+)
+from bedrock_release.pre_deployment.layout import SUITES, EvidencePaths
+
+__all__ = [
+    "KIND",
+    "SECURITY_TESTS",
+    "UNIT_TESTS",
+    "StagingResults",
+    "produce_staging_results",
+    "read_staging_results",
+]
+
+KIND = "staging-test-results"
+#: The unit tests of what the artifact holds (support_service, audit_trail).
+UNIT_TESTS = ("tests/unit/support_service", "tests/unit/audit_trail")
+SECURITY_TESTS = ("tests/security",)
+#: What the tests read besides themselves (pytest configuration, documents the tests check).
+_TEST_SUPPORT = ("pyproject.toml", "docs")
+
+
+@dataclass(frozen=True)
+class StagingResults:
+    """Verified staging results: counts recounted from each suite's JUnit file."""
+
+    release: str
+    artifact_sha256: str
+    suites: Mapping[str, SuiteCounts]
+    totals: SuiteCounts
+    pass_rate_pct: float
+    produced_at: str
+    source: str
+
+    def suites_without_tests(self) -> tuple[str, ...]:
+        """Return the suites that ran no test at all."""
+        return tuple(name for name, counts in self.suites.items() if counts.tests == 0)
+
+
+# --- producing -----------------------------------------------------------------------------------
+
+
+def _logger(path: Path) -> Callable[[str], None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w", encoding="utf-8")
+
+    def log(line: str) -> None:
+        handle.write(line + "\n")
+        handle.flush()
+
+    return log
+
+
+def _sandbox_suites(
+    wanted: Sequence[str],
+    artifact: release_artifact.Artifact,
+    releases_dir: Path,
+    paths: EvidencePaths,
+) -> dict[str, SuiteRun]:
+    """Run integration and/or performance against one private sandbox running the release."""
+    from bedrock_release.pre_deployment.integration import run_integration_suite  # noqa: PLC0415
+    from bedrock_release.pre_deployment.performance import run_performance_suite  # noqa: PLC0415
+    from bedrock_release.pre_deployment.staging_target import staging_sandbox  # noqa: PLC0415
+
+    release = artifact.manifest.release
+    logs = {suite: _logger(paths.staging_logs / f"{suite}.log") for suite in wanted}
+    runs: dict[str, SuiteRun] = {}
+    started = time.monotonic()
+    try:
+        with staging_sandbox(
+            release, artifact.manifest.components, releases_dir=releases_dir, log_dir=paths.staging_logs
+        ) as target:
+            for suite in wanted:
+                began = time.monotonic()
+                if suite == "integration":
+                    cases = run_integration_suite(target, logs[suite])
+                    method = "requests through Caddy to a private sandbox running the release on both slots"
+                else:
+                    cases, record = run_performance_suite(target, logs[suite])
+                    write_json_atomic(paths.staging / "performance.json", record)
+                    method = f"{record['requests']} requests, {record['method']}"
+                write_junit(paths.junit(suite), suite_name(suite, release), cases)
+                runs[suite] = SuiteRun(method, time.monotonic() - began)
+    except Exception as exc:
+        for suite in wanted:
+            if suite in runs:
+                continue
+            message = f"staging sandbox failed: {type(exc).__name__}: {exc}"
+            logs[suite](message)
+            case = CaseResult("staging_sandbox", f"staging.{suite}", Outcome.ERROR, 0.0, message, "")
+            write_junit(paths.junit(suite), suite_name(suite, release), [case])
+            runs[suite] = SuiteRun("private staging sandbox (did not run)", time.monotonic() - started)
+    return runs
+
+
+def produce_staging_results(
+    release: str,
+    *,
+    releases_dir: Path,
+    evidence_dir: Path,
+    repo_root: Path,
+    suites: Sequence[str] = SUITES,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> StagingResults:
+    """Run the suites against the release artifact and write their JUnit files and the summary.
+
+    Suites not asked for keep their earlier results if the summary is about the same artifact;
+    otherwise they are recorded as not run (no file: the reader refuses the summary).
+    """
+    unknown = sorted(set(suites) - set(SUITES))
+    if unknown or not suites:
+        raise ValueError(f"suites must be among {', '.join(SUITES)}; got {list(suites)}")
+    artifact = release_artifact.load(release, releases_dir)
+    paths = EvidencePaths.of(evidence_dir)
+    began = time.monotonic()
+    runs: dict[str, SuiteRun] = {}
+    with tempfile.TemporaryDirectory(prefix="staging-code-") as tmp:
+        code = Path(tmp) / "code"
+        release_artifact.unpack(release, code, releases_dir=releases_dir)
+        tests_root, tests_source = checkout_tests(
+            repo_root,
+            artifact.manifest.source_commit,
+            [*UNIT_TESTS, *SECURITY_TESTS, *_TEST_SUPPORT],
+            Path(tmp) / "tests",
+        )
+        if "unit" in suites:
+            run = run_pytest_suite(
+                name=suite_name("unit", release),
+                test_paths=UNIT_TESTS,
+                cwd=tests_root,
+                code_dir=code,
+                junit=paths.junit("unit"),
+                log=paths.staging_logs / "unit.log",
+            )
+            runs["unit"] = SuiteRun(
+                f"{run.method} against the unpacked artifact; {tests_source}", run.duration_s
+            )
+        sandboxed = [s for s in ("integration", "performance") if s in suites]
+        if sandboxed:
+            runs.update(_sandbox_suites(sandboxed, artifact, releases_dir, paths))
+        if "security" in suites:
+            # The secrets scan looks at the repository the release was built from, not the checkout.
+            run = run_pytest_suite(
+                name=suite_name("security", release),
+                test_paths=SECURITY_TESTS,
+                cwd=tests_root,
+                code_dir=code,
+                junit=paths.junit("security"),
+                log=paths.staging_logs / "security.log",
+                env={"BEDROCK_SECURITY_CODE_DIR": str(code), "BEDROCK_SECURITY_REPO": str(repo_root)},
+            )
+            runs["security"] = SuiteRun(
+                f"{run.method} (bandit, secrets scan, dependency audit)", run.duration_s
+            )
+    _write_summary(paths, artifact, runs, time.monotonic() - began, now())
+    return read_staging_results(evidence_dir, release=release, artifact_sha256=artifact.manifest.sha256)
+
+
+def _previous_suites(paths: EvidencePaths, artifact: release_artifact.Artifact) -> dict[str, Any]:
+    try:
+        data = json.loads(paths.staging_summary.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    same = (
+        isinstance(data, dict)
+        and data.get("release") == artifact.manifest.release
+        and data.get("artifact_sha256") == artifact.manifest.sha256
+        and isinstance(data.get("suites"), dict)
+    )
+    return data["suites"] if same else {}
+
+
+def _write_summary(
+    paths: EvidencePaths,
+    artifact: release_artifact.Artifact,
+    runs: Mapping[str, SuiteRun],
+    duration_s: float,
+    moment: datetime,
+) -> None:
+    release = artifact.manifest.release
+    suites: dict[str, Any] = {}
+    previous = _previous_suites(paths, artifact)
+    totals = SuiteCounts.zero()
+    for suite in SUITES:
+        if suite not in runs:
+            if suite in previous:
+                suites[suite] = previous[suite]
+                counts = read_junit(paths.junit(suite), expected_name=suite_name(suite, release))
+                totals += counts
+            continue
+        counts = read_junit(paths.junit(suite), expected_name=suite_name(suite, release))
+        totals += counts
+        suites[suite] = {
+            "file": f"junit/{suite}.xml",
+            "sha256": sha256_file(paths.junit(suite)),
+            **counts.to_dict(),
+            "duration_s": round(runs[suite].duration_s, 3),
+            "method": runs[suite].method,
+        }
+    summary = {
+        "schema": SCHEMA,
+        "kind": KIND,
+        "release": release,
+        "artifact_sha256": artifact.manifest.sha256,
+        "environment": f"sandbox on {socket.gethostname()} (this machine)",
+        "produced_at": format_time(moment),
+        "duration_s": round(duration_s, 3),
+        "suites": suites,
+        "totals": totals.to_dict(),
+        "pass_rate_pct": round(100.0 * totals.passed / totals.tests, 4) if totals.tests else 0.0,
+    }
+    write_json_atomic(paths.staging_summary, summary)
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def read_staging_results(evidence_dir: Path, *, release: str, artifact_sha256: str) -> StagingResults:
+    """Read the summary and every suite's JUnit file; the counts are recounted from the files."""
+    paths = EvidencePaths.of(evidence_dir)
+    fields = read_json_object(paths.staging_summary, kind=KIND)
+    fields.release(release)
+    fields.artifact(artifact_sha256)
+    produced_at = format_time(fields.time("produced_at"))
+    suites_field = fields.nested("suites")
+    extra = sorted(set(suites_field.obj) - set(SUITES))
+    if extra:
+        suites_field.fail(extra[0], f"unknown suite (expected {', '.join(SUITES)})")
+    suites: dict[str, SuiteCounts] = {}
+    for suite in SUITES:
+        if suite not in suites_field.obj:
+            suites_field.fail(suite, "missing: the suite was not run")
+        entry = suites_field.nested(suite)
+        if entry.text("file") != f"junit/{suite}.xml":
+            entry.fail("file", f"must be junit/{suite}.xml, got {entry.obj['file']!r}")
+        junit = paths.junit(suite)
+        counts = read_junit(junit, expected_name=suite_name(suite, release))
+        if sha256_file(junit) != entry.sha256("sha256"):
+            raise EvidenceError(junit, "SHA-256 differs from the one in summary.json: changed after the run")
+        claimed = {key: entry.whole(key) for key in counts.to_dict()}
+        if claimed != counts.to_dict():
+            entry.fail("tests", f"summary says {claimed}, the JUnit file holds {counts.to_dict()}")
+        suites[suite] = counts
+    totals = SuiteCounts.zero()
+    for counts in suites.values():
+        totals += counts
+    claimed_totals = fields.nested("totals")
+    for key, value in totals.to_dict().items():
+        if claimed_totals.whole(key) != value:
+            claimed_totals.fail(key, f"says {claimed_totals.obj[key]}, the suites add up to {value}")
+    rate = 100.0 * totals.passed / totals.tests if totals.tests else 0.0
+    claimed_rate = fields.number("pass_rate_pct")
+    if abs(claimed_rate - rate) > 0.01:
+        fields.fail("pass_rate_pct", f"says {claimed_rate}, the suites give {rate:.4f}")
+    return StagingResults(
+        release=release,
+        artifact_sha256=artifact_sha256,
+        suites=suites,
+        totals=totals,
+        pass_rate_pct=rate,
+        produced_at=produced_at,
+        source=str(paths.staging_summary),
+    )
