@@ -1,7 +1,9 @@
-"""Seed moto with what the sandbox starts from: the five flags (false) and the budget."""
+"""Seed moto with what the sandbox starts from: the five flags (false), the budget and the MCP tier's
+operations dashboard (it predates the release; plan phase 4 checks that it is readable)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +12,9 @@ from botocore.config import Config
 
 from .settings import FLAGS, SANDBOX_AWS_ACCESS_KEY_ID, SANDBOX_AWS_SECRET_ACCESS_KEY, SandboxSettings
 
-__all__ = ["SeedResult", "aws_client", "seed_moto"]
+__all__ = ["OPERATIONS_DASHBOARD", "SeedResult", "aws_client", "operations_dashboard_body", "seed_moto"]
+
+OPERATIONS_DASHBOARD = "mcp-support-operations"
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,7 @@ class SeedResult:
 
     parameters_created: tuple[str, ...]
     budget_created: bool
+    dashboard_created: bool = False
 
 
 def aws_client(service: str, settings: SandboxSettings) -> Any:
@@ -61,4 +66,35 @@ def seed_moto(settings: SandboxSettings) -> SeedResult:
             },
         )
         budget_created = True
-    return SeedResult(tuple(created), budget_created)
+    cloudwatch = aws_client("cloudwatch", settings)
+    try:
+        cloudwatch.get_dashboard(DashboardName=OPERATIONS_DASHBOARD)
+        dashboard_created = False
+    except cloudwatch.exceptions.ResourceNotFound:
+        cloudwatch.put_dashboard(
+            DashboardName=OPERATIONS_DASHBOARD, DashboardBody=json.dumps(operations_dashboard_body(settings))
+        )
+        dashboard_created = True
+    return SeedResult(tuple(created), budget_created, dashboard_created)
+
+
+def operations_dashboard_body(settings: SandboxSettings) -> dict[str, Any]:
+    """The MCP tier's operations dashboard: MCP-routed traffic and latency (the pre-hybrid view)."""
+    ns, region = settings.cloudwatch_namespace, settings.aws_region
+    ops = ("emergency", "critical", "generation", "routine")
+
+    def widget(title: str, metrics: list[list[Any]], x: int) -> dict[str, Any]:
+        properties: dict[str, Any] = {"title": title, "view": "timeSeries", "region": region}
+        properties["metrics"] = metrics
+        return {"type": "metric", "x": x, "y": 0, "width": 12, "height": 6, "properties": properties}
+
+    requests = [
+        [ns, "Requests", "Operation", op, "Route", "mcp", "Status", "ok", {"stat": "Sum"}] for op in ops
+    ]
+    latency = [[ns, "RequestLatency", "Operation", op, "Route", "mcp", {"stat": "p95"}] for op in ops]
+    return {
+        "widgets": [
+            widget("MCP support operations", requests, 0),
+            widget("MCP support latency (p95)", latency, 12),
+        ]
+    }
