@@ -40,7 +40,7 @@ _GATE_STEPS: Mapping[str, tuple[re.Pattern[str], str]] = {
     ),
     "error-rate": (
         re.compile(
-            r"the error rate in (?:every|the trailing) 5-minute rolling window is at most "
+            r"the error rate in (?:every 5-minute rolling|the trailing 5-minute) window is at most "
             r"(?P<v>\d+(?:\.\d+)?) percent\b"
         ),
         "percent",

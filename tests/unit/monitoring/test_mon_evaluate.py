@@ -1,0 +1,92 @@
+"""Evaluating counted, gauged and rate alarms from CloudWatch series (fake CloudWatch)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import TOPIC
+from fake_cloudwatch import FakeCloudWatch
+
+from bedrock_release.monitoring import (
+    AlarmEvaluator,
+    AlarmState,
+    MonitoringConfig,
+    Thresholds,
+    alarm_definitions,
+    evaluate_definition,
+)
+from bedrock_release.verdict import Verdict
+
+END = datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def defs(cfg: MonitoringConfig, thresholds: Thresholds):  # type: ignore[no-untyped-def]
+    return {a.name: a for a in alarm_definitions(cfg, topic_arn=TOPIC, thresholds=thresholds)}
+
+
+def test_the_window_is_the_alarm_period_on_period_boundaries(defs) -> None:  # type: ignore[no-untyped-def]
+    evaluator = AlarmEvaluator(FakeCloudWatch(), end=END)
+    w = evaluator.window(defs["error-rate"])
+    assert (w.start, w.end) == (
+        datetime(2026, 11, 26, 15, 0, tzinfo=UTC),
+        datetime(2026, 11, 26, 15, 10, tzinfo=UTC),
+    )
+    w = AlarmEvaluator(FakeCloudWatch(), end=END, window_s=3600).window(defs["pii-leak"])
+    assert w.end - w.start == timedelta(minutes=61)
+
+
+def test_error_rate_evaluates_from_the_exact_status_series(defs) -> None:  # type: ignore[no-untyped-def]
+    t = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)
+    cw = FakeCloudWatch(
+        {("Requests{Status=ok}", "Sum"): [(t, 995.0)], ("Requests{Status=error}", "Sum"): [(t, 5.0)]}
+    )
+    result = evaluate_definition(cw, defs["error-rate"], end=END)
+    assert result.state is AlarmState.OK
+    assert (result.value, result.samples) == (0.5, 1000)
+    assert result.periods == ((t.isoformat(), 0.5),)
+    gate = result.to_gate()
+    assert gate.verdict is Verdict.PASS
+    assert gate.threshold == 1.0
+
+
+def test_no_violation_is_ok_with_a_heartbeat_and_insufficient_without(defs) -> None:  # type: ignore[no-untyped-def]
+    t = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)
+    alive = FakeCloudWatch({("BudgetSpentUSD{Slot=green}", "SampleCount"): [(t, 6.0)]})
+    ok = evaluate_definition(alive, defs["pii-leak"], end=END)
+    assert ok.state is AlarmState.OK
+    assert any("publisher is alive" in r for r in ok.reasons)
+    silent = evaluate_definition(FakeCloudWatch(), defs["pii-leak"], end=END)
+    assert silent.state is AlarmState.INSUFFICIENT_DATA
+    assert silent.to_gate().verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_violation_alarms(defs) -> None:  # type: ignore[no-untyped-def]
+    t = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)
+    cw = FakeCloudWatch(
+        {
+            ("ComplianceViolations{Rule=pii_in_model_payload}", "Sum"): [(t, 1.0)],
+            ("BudgetSpentUSD{Slot=green}", "SampleCount"): [(t, 6.0)],
+        }
+    )
+    result = evaluate_definition(cw, defs["compliance-violations"], end=END)
+    assert result.state is AlarmState.ALARM
+    assert result.to_gate().verdict is Verdict.FAIL
+    assert "ALARM: value 1 count" in result.message()
+
+
+def test_cloudwatch_unreachable_is_insufficient(defs) -> None:  # type: ignore[no-untyped-def]
+    for name in ("error-rate", "cost-budget", "pii-leak", "health-check-failures", "circuit-open"):
+        result = evaluate_definition(FakeCloudWatch(down=True), defs[name], end=END)
+        assert result.state is AlarmState.INSUFFICIENT_DATA, name
+        assert not result.ok
+
+
+def test_evidence_is_json_ready(defs) -> None:  # type: ignore[no-untyped-def]
+    result = evaluate_definition(FakeCloudWatch(), defs["circuit-open"], end=END)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["state"] == "INSUFFICIENT_DATA"
+    assert data["ok"] is False
+    assert data["raw"]["definition"]["alarm_name"] == "bedrock-support-local-circuit-open"
