@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 RELEASE ?= 1.1.0
 FAULT ?=
 
-.PHONY: help setup deploy test lint sandbox-up sandbox-down clean
+.PHONY: help setup deploy test lint sandbox-up sandbox-down clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,7 +38,10 @@ lint: $(STAMP)  ## ruff and ansible-lint (production profile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup  ## run the whole test suite
+chromium:  ## Debian chromium for the Allure report test (installed only when missing)
+	@test -x /usr/bin/chromium || apt-get install -y chromium
+
+test: setup chromium  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 clean:  ## stop the sandbox and remove everything written at run time

@@ -1,0 +1,252 @@
+"""Run the SLO load (locust, always as a subprocess) and read its results.
+
+locust's gevent monkey-patching breaks or hangs a pytest process, so the load runs as
+``python -m locust -f load/locustfile.py --headless`` in its own process; the locustfile's quitting
+hook writes the results file that ``load_results`` validates. Durations derive from the run's time
+scale: the phase 3 load spans two rolling windows (300 s each, scaled), the flag and rollback
+watches the plan's 2-minute monitoring period (scaled).
+
+``run_load`` never raises for what can go wrong with a load run (locust missing or crashing, a
+timeout, no or a corrupt results file): it returns a ``LoadRun`` whose ``error`` says what happened,
+and every gate that reads it is then inconclusive.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bedrock_release.load_results import LoadResults, LoadResultsError, load_results
+from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
+
+__all__ = [
+    "LOCUSTFILE",
+    "MAX_RPS",
+    "MIN_RPS",
+    "REQUESTS_PER_ROLLING_WINDOW",
+    "LoadPlan",
+    "LoadRun",
+    "load_rate_rps",
+    "monitoring_plan",
+    "rolling_window_s",
+    "run_load",
+    "slo_plan",
+]
+
+LOCUSTFILE = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"
+#: Load sizing: 1.5x the error-rate gate's 1000 requests per window, so every window has margin.
+REQUESTS_PER_ROLLING_WINDOW = 1500
+#: Bounds of the request rate: production is sampled at least this fast ...
+MIN_RPS = 5.0
+#: ... and a 2-vCPU sandbox is not driven past what it answers cleanly (measured: ~280 cached rps/slot).
+MAX_RPS = 150.0
+_RPS_PER_USER = 5.0
+_RAMP_S = 1.0
+_GRACE_S = 60.0
+
+
+def rolling_window_s(time_scale: float) -> float:
+    """Return the plan's 5-minute rolling window at a time scale."""
+    return ROLLING_WINDOW_S * time_scale
+
+
+def load_rate_rps(time_scale: float) -> float:
+    """Return the request rate that puts REQUESTS_PER_ROLLING_WINDOW into one (scaled) window."""
+    rate = REQUESTS_PER_ROLLING_WINDOW / rolling_window_s(time_scale)
+    return min(MAX_RPS, max(MIN_RPS, rate))
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """One load run: where, how long, how hard, and whether it is verification traffic."""
+
+    host: str
+    duration_s: float
+    rate_rps: float
+    verification: bool
+    results_path: Path
+    purpose: str
+    run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+
+    @property
+    def users(self) -> int:
+        """Return the number of simulated users (each at a constant throughput)."""
+        return max(1, math.ceil(self.rate_rps / _RPS_PER_USER))
+
+    def stages(self) -> list[dict[str, float]]:
+        """Return the LoadTestShape stages table: ramp up within a second, hold, then stop."""
+        ramp = min(_RAMP_S, self.duration_s / 4)
+        return [
+            {"until_s": round(ramp, 3), "users": self.users, "spawn_rate": self.users / ramp},
+            {"until_s": round(self.duration_s, 3), "users": self.users, "spawn_rate": self.users / ramp},
+        ]
+
+    def env(self, admin_token: str | None) -> dict[str, str]:
+        """Return the locust process's LOAD_* variables."""
+        out = {
+            "LOAD_RESULTS": str(self.results_path),
+            "LOAD_STAGES": json.dumps(self.stages()),
+            "LOAD_RPS_PER_USER": f"{self.rate_rps / self.users:.6g}",
+            "LOAD_VERIFICATION": "1" if self.verification else "0",
+            "LOAD_RUN_TAG": self.run_tag,
+        }
+        if self.verification:
+            if not admin_token:
+                raise ValueError("verification traffic needs SUPPORT_ADMIN_TOKEN")
+            out["SUPPORT_ADMIN_TOKEN"] = admin_token
+        return out
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the plan for evidence attachments."""
+        return {
+            "host": self.host,
+            "purpose": self.purpose,
+            "duration_s": self.duration_s,
+            "rate_rps": self.rate_rps,
+            "users": self.users,
+            "verification": self.verification,
+            "stages": self.stages(),
+            "results": str(self.results_path),
+        }
+
+
+def _results_path(results_dir: Path, purpose: str) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return results_dir / "load" / f"{purpose}-{stamp}-{uuid.uuid4().hex[:6]}.json"
+
+
+def slo_plan(host: str, time_scale: float, results_dir: Path, *, duration_s: float | None = None) -> LoadPlan:
+    """Return the phase 3 plan: verification traffic for two rolling windows."""
+    return LoadPlan(
+        host=host,
+        duration_s=duration_s if duration_s is not None else 2 * rolling_window_s(time_scale),
+        rate_rps=load_rate_rps(time_scale),
+        verification=True,
+        results_path=_results_path(results_dir, "slo"),
+        purpose="slo",
+    )
+
+
+def monitoring_plan(
+    host: str, time_scale: float, results_dir: Path, *, purpose: str, duration_s: float | None = None
+) -> LoadPlan:
+    """Return a customer-traffic plan (no verification header) for one monitoring period."""
+    return LoadPlan(
+        host=host,
+        duration_s=duration_s if duration_s is not None else FLAG_MONITORING_S * time_scale,
+        rate_rps=load_rate_rps(time_scale),
+        verification=False,
+        results_path=_results_path(results_dir, purpose),
+        purpose=purpose,
+    )
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What a load run produced: results, or an error saying why there are none."""
+
+    plan: LoadPlan
+    results: LoadResults | None
+    error: str | None
+    returncode: int | None
+    wall_s: float
+    log_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Return True when valid results exist."""
+        return self.results is not None and self.error is None
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the run for evidence attachments."""
+        return {
+            "plan": self.plan.to_dict(),
+            "returncode": self.returncode,
+            "wall_s": round(self.wall_s, 3),
+            "error": self.error,
+            "results": self.results.summary() if self.results else None,
+            "log_tail": self.log_tail,
+        }
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def run_load(
+    plan: LoadPlan,
+    *,
+    admin_token: str | None = None,
+    locustfile: Path = LOCUSTFILE,
+    python: str = sys.executable,
+    extra_env: Mapping[str, str] | None = None,
+) -> LoadRun:
+    """Run locust for the plan's duration in a subprocess and validate its results file."""
+    started = time.monotonic()
+    plan.results_path.parent.mkdir(parents=True, exist_ok=True)
+    log = plan.results_path.with_suffix(".log")
+    try:
+        env = {**os.environ, **plan.env(admin_token), **(extra_env or {})}
+    except ValueError as exc:
+        return LoadRun(plan, None, str(exc), None, 0.0)
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    command = [
+        python, "-m", "locust", "-f", str(locustfile), "--headless", "--host", plan.host,
+        "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    timeout = plan.duration_s + _GRACE_S
+    with log.open("wb") as output:
+        try:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and locustfile
+                command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
+        except OSError as exc:
+            return LoadRun(plan, None, f"locust could not start: {exc}", None, time.monotonic() - started)
+        try:
+            returncode: int | None = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop_group(process)
+            return LoadRun(
+                plan,
+                None,
+                f"locust did not finish within {timeout:g} s (load {plan.duration_s:g} s); it was stopped",
+                None,
+                time.monotonic() - started,
+                _tail(log),
+            )
+    wall = time.monotonic() - started
+    tail = _tail(log)
+    if returncode != 0:
+        return LoadRun(
+            plan, None, f"locust exited with status {returncode}; see {log}", returncode, wall, tail
+        )
+    try:
+        results = load_results(plan.results_path)
+    except LoadResultsError as exc:
+        return LoadRun(plan, None, str(exc), returncode, wall, tail)
+    return LoadRun(plan, results, None, returncode, wall, tail)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue

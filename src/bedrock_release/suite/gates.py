@@ -1,0 +1,212 @@
+"""The SLO gates as the steps evaluate them from a measured span (thresholds come from the steps)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bedrock_release import slo
+from bedrock_release.load_results import ALL
+from bedrock_release.suite.measurement import MeasuredSpan
+from bedrock_release.suite.prometheus import MetricsError, SlotScrapes
+from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+
+__all__ = [
+    "cache_hit_rate",
+    "cost_against_budget",
+    "error_rate_trailing",
+    "error_rate_worst",
+    "gates_summary",
+    "p95_latency",
+    "require_all_passed",
+]
+
+
+def _span_window(span: MeasuredSpan) -> Window:
+    seconds = f"{span.seconds:.3g} s" if span.seconds is not None else "unknown duration"
+    return Window(f"{span.description}, {seconds}", span.seconds)
+
+
+def _too_short(result: GateResult, span: MeasuredSpan) -> GateResult:
+    why = span.too_short()
+    if why is None or result.verdict is not Verdict.PASS:
+        return result
+    return dataclasses.replace(result, verdict=Verdict.INCONCLUSIVE, reasons=(why, *result.reasons))
+
+
+def p95_latency(span: MeasuredSpan, kind: str, *, limit_ms: float, min_samples: int) -> GateResult:
+    """P95 of one request kind's response times, at most limit_ms over at least min_samples."""
+    name = f"p95-latency-{kind}"
+    window = _span_window(span)
+    if span.latency_source is None:
+        return GateResult.unavailable(
+            name,
+            reason=f"no latency data: {span.traffic_error or 'nothing was measured'}",
+            threshold=limit_ms, unit="ms", comparison=Comparison.AT_MOST,
+            min_samples=min_samples, window=window, source="none",
+        )  # fmt: skip
+    source = f"{span.latency_source} (requests named {kind!r})"
+    histogram = span.latency.get(kind)
+    result = slo.latency_gate(
+        name, histogram, threshold=limit_ms, source=source, window=window, min_samples=min_samples
+    )
+    return _too_short(result, span)
+
+
+def _series(span: MeasuredSpan) -> Sequence[Any] | None:
+    return span.series.get(ALL) if span.series_source else None
+
+
+def error_rate_worst(
+    span: MeasuredSpan, *, window_s: float, threshold_pct: float, min_requests: int, name: str = "error-rate"
+) -> GateResult:
+    """Worst rolling window of the span's requests, at most threshold_pct with min_requests each."""
+    result = slo.error_rate_worst_window_gate(
+        name, _series(span), threshold_pct=threshold_pct, window_s=window_s,
+        source=span.series_source, min_requests=min_requests,
+    )  # fmt: skip
+    return _annotate(result, span)
+
+
+def error_rate_trailing(
+    span: MeasuredSpan,
+    *,
+    window_s: float,
+    threshold_pct: float,
+    min_requests: int,
+    name: str = "error-rate-trailing",
+) -> GateResult:
+    """The window ending at the span's last sample."""
+    result = slo.error_rate_trailing_window_gate(
+        name, _series(span), threshold_pct=threshold_pct, window_s=window_s,
+        source=span.series_source, min_requests=min_requests,
+    )  # fmt: skip
+    return _annotate(result, span)
+
+
+def _annotate(result: GateResult, span: MeasuredSpan) -> GateResult:
+    if span.series_source is None and span.traffic_error:
+        reasons = (*result.reasons, f"no request series: {span.traffic_error}")
+        return dataclasses.replace(result, reasons=reasons)
+    return result
+
+
+def cache_hit_rate(span: MeasuredSpan, *, threshold_pct: float, min_lookups: int) -> GateResult:
+    """hit / (hit + miss) of frequent queries, counter deltas over the span, summed over serving slots."""
+    name = "cache-hit-rate"
+    window = _span_window(span)
+    if span.before is None or span.after is None or span.metrics_error:
+        return GateResult.unavailable(
+            name,
+            reason=f"metrics source unavailable: {span.metrics_error or 'not scraped'}",
+            threshold=threshold_pct, unit="percent", comparison=Comparison.AT_LEAST,
+            min_samples=min_lookups, window=window, source="none",
+        )  # fmt: skip
+    try:
+        hits = span.after.delta(
+            span.before, "support_cache_requests_total", query_class="frequent", result="hit"
+        )
+        misses = span.after.delta(
+            span.before, "support_cache_requests_total", query_class="frequent", result="miss"
+        )
+    except MetricsError as exc:
+        return GateResult.unavailable(
+            name, reason=str(exc), threshold=threshold_pct, unit="percent",
+            comparison=Comparison.AT_LEAST, min_samples=min_lookups, window=window, source=span.after.sources,
+        )  # fmt: skip
+    source = f'Prometheus support_cache_requests_total{{query_class="frequent"}} deltas, {span.after.sources}'
+    result = slo.cache_hit_rate_gate(
+        name, int(hits), int(misses), threshold_pct=threshold_pct, source=source, window=window,
+        min_lookups=min_lookups,
+    )  # fmt: skip
+    return _too_short(result, span)
+
+
+def cost_against_budget(
+    *,
+    threshold_pct: float,
+    scrapes: SlotScrapes | None,
+    scrape_error: str | None,
+    budget: Mapping[str, Any] | None,
+    budget_error: str | None,
+    sandbox: bool,
+) -> GateResult:
+    """Current spend against the allocated budget.
+
+    The allocated budget is the Budgets API's limit. The spend is the larger of the Budgets API's
+    actual spend and the service's own cost accounting (``support_cost_usd_total`` summed over the
+    serving slots): moto never reports spend, and in AWS the service's accounting is a lower bound.
+    """
+    name = "cost-budget"
+    window = Window("current budget period", None)
+    limit = None if budget is None else budget.get("limit_usd")
+    aws_spend = None if budget is None else budget.get("actual_spend_usd")
+    service_spend = None if scrapes is None else scrapes.total("support_cost_usd_total")
+    sources = []
+    if budget is not None:
+        sources.append(
+            f"AWS Budgets {budget.get('name')} (limit{', actual spend' if aws_spend is not None else ''})"
+        )
+    if scrapes is not None:
+        sources.append(f"service cost accounting support_cost_usd_total, {scrapes.sources}")
+    problems = [p for p in (budget_error, scrape_error) if p]
+    if problems or limit is None or service_spend is None:
+        reason = "; ".join(problems) or "no budget limit or no spend reading"
+        return GateResult.unavailable(
+            name, reason=f"cost source unavailable: {reason}", threshold=threshold_pct, unit="percent",
+            comparison=Comparison.AT_MOST, min_samples=slo.MIN_COST_READINGS, window=window,
+            source="; ".join(sources) or "none",
+        )  # fmt: skip
+    readings = {"service_accounting_usd": service_spend, "aws_budgets_actual_spend_usd": aws_spend}
+    spend = max(v for v in readings.values() if v is not None)
+    chosen = "service cost accounting" if spend == service_spend else "AWS Budgets actual spend"
+    if sandbox:
+        chosen += " (the sandbox's moto Budgets always reports 0 spend)"
+    source = "; ".join([*sources, f"spend taken from {chosen}"])
+    result = slo.cost_gate(name, spend, limit, threshold_pct=threshold_pct, source=source, window=window)
+    raw = {**dict(result.raw or {}), "readings": readings, "budget": dict(budget or {})}
+    return dataclasses.replace(result, raw=raw)
+
+
+def gates_summary(results: Sequence[GateResult]) -> list[dict[str, Any]]:
+    """Return the gates as report entries."""
+    return [r.to_dict() for r in results]
+
+
+def require_all_passed(
+    name: str, required: Sequence[str], found: Mapping[str, Mapping[str, Any]], *, source: str
+) -> GateResult:
+    """A decision point: every required gate has a recorded verdict and every verdict is pass."""
+    missing = [g for g in required if g not in found]
+    not_passed = [
+        f"{g} ({found[g].get('verdict')})"
+        for g in required
+        if g in found and found[g].get("verdict") != "pass"
+    ]
+    passed = len(required) - len(missing) - len(not_passed)
+    reasons = []
+    if not_passed:
+        reasons.append("not passed: " + ", ".join(not_passed))
+    if missing:
+        reasons.append("never evaluated in this run: " + ", ".join(missing))
+    if not_passed:
+        verdict = Verdict.FAIL
+    elif missing:
+        verdict = Verdict.INCONCLUSIVE
+    else:
+        verdict = Verdict.PASS
+    return GateResult(
+        name=name,
+        verdict=verdict,
+        value=float(passed),
+        threshold=float(len(required)),
+        unit="gates passed",
+        comparison=Comparison.AT_LEAST,
+        samples=len(required) - len(missing),
+        min_samples=len(required),
+        window=Window("this phase of the run", None),
+        source=source,
+        reasons=tuple(reasons),
+        raw={"gates": {g: dict(found[g]) for g in required if g in found}},
+    )

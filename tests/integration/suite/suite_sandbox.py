@@ -1,0 +1,161 @@
+"""A private sandbox with the new release on green at 100 %, and its target.json (no pipeline needed).
+
+Used by the suite's acceptance tests; runnable by hand:
+``.venv/bin/python tests/integration/suite/suite_sandbox.py up /tmp/suite-sbx`` (prints the target).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bedrock_release.release_artifact import build
+from sandbox import control
+from sandbox.caddy_config import WEIGHTS_PATH
+from sandbox.paths import SandboxPaths
+from sandbox.secrets_file import read_secrets
+from sandbox.settings import PORT_FIELDS, REPO_ROOT, SandboxSettings
+
+BASELINE, RELEASE = "1.0.0", "1.1.0"
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback ports that were free a moment ago."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def session() -> requests.Session:
+    """An HTTP session that never uses a proxy (loopback only)."""
+    out = requests.Session()
+    out.trust_env = False
+    return out
+
+
+@dataclass(frozen=True)
+class SuiteSandbox:
+    """A running private sandbox and what the suite needs to target it."""
+
+    settings: SandboxSettings
+    target_path: Path
+    env: dict[str, str]
+
+    @property
+    def endpoints(self) -> dict[str, Any]:
+        """Endpoints in target.json's shape (plus traffic_admin)."""
+        return self.settings.endpoints()
+
+    def target(self) -> dict[str, Any]:
+        """The current target.json contents."""
+        return json.loads(self.target_path.read_text())
+
+    def write_target(self, path: Path, **changes: Any) -> Path:
+        """Write a variant of the target (e.g. another journal or an unreachable endpoint)."""
+        data = {**self.target(), **changes}
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
+
+def settings_for(root: Path) -> SandboxSettings:
+    """Settings of a sandbox under root on fresh ports (artifacts built into root/releases)."""
+    releases = root / "releases"
+    for release in (BASELINE, RELEASE):
+        build(release, REPO_ROOT, releases)
+    ports = dict(zip(PORT_FIELDS.values(), free_ports(len(PORT_FIELDS)), strict=True))
+    return SandboxSettings(runtime_dir=root / "rt", releases_dir=releases, start_timeout_s=120, **ports)
+
+
+def deploy_new_release(settings: SandboxSettings) -> None:
+    """Install the new release on green, activate its components in order, move all traffic to it."""
+    control.set_slot_release("green", RELEASE, settings=settings)
+    token = read_secrets(SandboxPaths.of(settings.runtime_dir).secrets).support_admin_token
+    green = settings.url("slot-green")
+    with session() as http:
+        order = http.get(f"{green}/version", timeout=10).json()["activation_order"]
+        for name in order:
+            http.post(
+                f"{green}/admin/components/{name}/activate",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            ).raise_for_status()
+        http.patch(settings.url("caddy-admin") + WEIGHTS_PATH, json=[0, 100], timeout=5).raise_for_status()
+
+
+def target_doc(
+    settings: SandboxSettings, root: Path, *, time_scale: float, journal: Path | None
+) -> dict[str, Any]:
+    """A target.json for this sandbox (the contract's shape plus traffic_admin)."""
+    return {
+        "schema": 1,
+        "run_id": f"suite-test-{RELEASE}",
+        "environment": "local",
+        "release": RELEASE,
+        "previous_release": BASELINE,
+        "time_scale": time_scale,
+        "slots": {"active": "blue", "idle": "green"},
+        "endpoints": settings.endpoints(),
+        "aws_region": settings.aws_region,
+        "bedrock_region": settings.bedrock_region,
+        "bedrock_model_id": settings.bedrock_model_id,
+        "flags_path": settings.flags_path,
+        "cloudwatch_namespace": settings.cloudwatch_namespace,
+        "budget_name": settings.budget_name,
+        "results_dir": str(root / "results"),
+        "journal": str(journal) if journal else None,
+    }
+
+
+@contextlib.contextmanager
+def running(root: Path, *, time_scale: float = 0.05) -> Iterator[SuiteSandbox]:
+    """Start the sandbox, deploy the new release on green at 100 %, yield; always stop it."""
+    settings = settings_for(root)
+    try:
+        control.up(settings)
+        deploy_new_release(settings)
+        yield started(settings, root, time_scale=time_scale)
+    finally:
+        control.down(settings)
+
+
+def started(settings: SandboxSettings, root: Path, *, time_scale: float) -> SuiteSandbox:
+    """Describe a running sandbox: its target.json and the environment the suite needs."""
+    journal = root / "audit.jsonl"
+    target_path = root / "target.json"
+    target_path.write_text(
+        json.dumps(target_doc(settings, root, time_scale=time_scale, journal=journal), indent=2)
+    )
+    secrets = read_secrets(SandboxPaths.of(settings.runtime_dir).secrets)
+    return SuiteSandbox(settings, target_path, secrets.as_env())
+
+
+def _main(argv: list[str]) -> int:
+    command, root = argv[0], Path(argv[1]).resolve()
+    settings_file = root / "settings.json"
+    if command == "up":
+        root.mkdir(parents=True, exist_ok=True)
+        settings = settings_for(root)
+        settings_file.write_text(settings.model_dump_json())
+        control.up(settings)
+        deploy_new_release(settings)
+        box = started(settings, root, time_scale=float(argv[2]) if len(argv) > 2 else 0.05)
+        print(box.target_path)
+        print("\n".join(f"export {k}={v}" for k, v in box.env.items()))
+        return 0
+    settings = SandboxSettings.model_validate_json(settings_file.read_text())
+    control.down(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
