@@ -111,17 +111,18 @@ def _histogram(samples: Iterable[_Sample]) -> slo.Histogram | None:
 
 
 def _series(samples: list[_Sample], origin: float) -> list[dict[str, float]]:
-    """Per-second cumulative (t, requests, failures), as the rolling-window gate reads."""
+    """Per-second cumulative (t, requests, failures) from t=0: requests completed before each t."""
     ordered = sorted(samples, key=lambda s: s.started + s.ms / 1000.0)
-    series, requests_, failures, second = [], 0, 0, 0
+    series = [{"t": 0.0, "requests": 0, "failures": 0}]
+    done_requests, failures, second = 0, 0, 1
     for sample in ordered:
         done = sample.started + sample.ms / 1000.0 - origin
-        while done >= second + 1:
-            series.append({"t": float(second), "requests": requests_, "failures": failures})
+        while done >= second:
+            series.append({"t": float(second), "requests": done_requests, "failures": failures})
             second += 1
-        requests_ += 1
+        done_requests += 1
         failures += 0 if sample.ok else 1
-    series.append({"t": float(second + 1), "requests": requests_, "failures": failures})
+    series.append({"t": float(second), "requests": done_requests, "failures": failures})
     return series
 
 
@@ -158,6 +159,7 @@ def performance_gates(
         before, "support_cache_requests_total", query_class="frequent", result="miss"
     )
     spend = _sum(after, "support_cost_usd_total")
+    series = _series(samples, origin)
     return [
         slo.latency_gate(
             "p95-latency-generation",
@@ -175,10 +177,10 @@ def performance_gates(
         ),
         slo.error_rate_worst_window_gate(
             "error-rate",
-            _series(samples, origin),
+            series,
             threshold_pct=_THRESHOLDS["error-rate"],
             # One window over the whole (short) run: a 5-minute window cannot fit in staging's budget.
-            window_s=max(1.0, float(int(duration_s))),
+            window_s=series[-1]["t"],
             source=source,
         ),
         slo.cache_hit_rate_gate(

@@ -149,7 +149,7 @@ def produce_staging_results(
         tests_root, tests_source = checkout_tests(
             repo_root,
             artifact.manifest.source_commit,
-            [*UNIT_TESTS, *SECURITY_TESTS, *_TEST_SUPPORT],
+            [*UNIT_TESTS, *_TEST_SUPPORT],
             Path(tmp) / "tests",
         )
         if "unit" in suites:
@@ -168,11 +168,12 @@ def produce_staging_results(
         if sandboxed:
             runs.update(_sandbox_suites(sandboxed, artifact, releases_dir, paths))
         if "security" in suites:
-            # The secrets scan looks at the repository the release was built from, not the checkout.
+            # Scanners, not behaviour tests: run from the repository the release was built from, whose
+            # files the secrets scan reads; bandit and the dependency audit read the unpacked artifact.
             run = run_pytest_suite(
                 name=suite_name("security", release),
                 test_paths=SECURITY_TESTS,
-                cwd=tests_root,
+                cwd=repo_root,
                 code_dir=code,
                 junit=paths.junit("security"),
                 log=paths.staging_logs / "security.log",
