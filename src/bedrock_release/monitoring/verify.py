@@ -44,11 +44,17 @@ _RELEASE_LOOKBACK = timedelta(minutes=15)
 
 
 def _window(since: datetime | None, until: datetime | None, lookback: timedelta) -> tuple[datetime, datetime]:
-    end = (until or datetime.now(UTC)).astimezone(UTC)
+    # "Until now" ends at the next whole minute: CloudWatch (and moto) cut end times to whole
+    # seconds or minutes, and a datapoint published this very second must count.
+    end = (until or _next_minute(datetime.now(UTC))).astimezone(UTC)
     start = since.astimezone(UTC) if since else end - lookback
     if start >= end:
         raise ValueError(f"since {start.isoformat()} must be before until {end.isoformat()}")
     return start, end
+
+
+def _next_minute(t: datetime) -> datetime:
+    return t.replace(second=0, microsecond=0) + timedelta(minutes=1)
 
 
 def _presence(
