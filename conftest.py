@@ -250,6 +250,45 @@ def mcp_admin(target: Any, http: Any, emulator_token: str) -> Any:
     return McpAdmin(http, target.endpoints.mcp.removesuffix("/mcp"), emulator_token)
 
 
+@pytest.fixture(scope="session")
+def sent_operations() -> Any:
+    """Every operation the checks sent in this session (the audit-trail checks look for them)."""
+    from bedrock_release.suite.operations import SentOperations  # noqa: PLC0415
+
+    return SentOperations()
+
+
+@pytest.fixture
+def sender(request: pytest.FixtureRequest, target: Any, http: Any, secrets: Any, sent_operations: Any) -> Any:
+    """Sends verification operations to a slot and customer operations through the load balancer."""
+    from bedrock_release.suite.evidence import phase_of  # noqa: PLC0415
+    from bedrock_release.suite.operations import Sender  # noqa: PLC0415
+
+    return Sender(
+        session=http,
+        traffic_url=target.endpoints.traffic,
+        slot_urls=dict(target.endpoints.slots),
+        token=secrets.support_admin_token,
+        phase=phase_of(mark.name for mark in request.node.iter_markers()),
+        log=sent_operations,
+    )
+
+
+@pytest.fixture(scope="session")
+def monitoring(target: Any) -> Any:
+    """(MonitoringConfig, AwsClients) of bedrock_release.monitoring for this target."""
+    from bedrock_release import monitoring as mon  # noqa: PLC0415
+    from bedrock_release.suite.clients import aws_session  # noqa: PLC0415
+
+    config = mon.MonitoringConfig.from_target(
+        target.to_dict(), features_dir=REPO_ROOT / "features", delivery_queue=True
+    )
+    clients = mon.AwsClients.create(
+        target.aws_region, endpoint_url=target.endpoints.aws, session=aws_session(target)
+    )
+    return config, clients
+
+
 # --- evidence --------------------------------------------------------------------------------------
 
 
@@ -281,6 +320,28 @@ def evidence(request: pytest.FixtureRequest, journal: Any, gate_ledger: list[Any
 
     tags = frozenset(mark.name for mark in request.node.iter_markers())
     return EvidenceRecorder(attach=_allure_attach, journal=journal, tags=tags, ledger=gate_ledger)
+
+
+_OUTCOME = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each scenario's outcome (decision points read the other scenarios of their phase)."""
+    report = yield
+    if (report.when == "setup" and not report.passed) or report.when == "call":
+        item.stash[_OUTCOME] = report.outcome
+    return report
+
+
+@pytest.fixture
+def scenario_outcomes(request: pytest.FixtureRequest) -> dict[str, tuple[str, frozenset[str], str | None]]:
+    """Outcome of every scenario of this session: nodeid -> (feature file, tags, outcome or None)."""
+    out = {}
+    for item in request.session.items:
+        tags = frozenset(mark.name for mark in item.iter_markers())
+        out[item.nodeid] = (str(item.path), tags, item.stash.get(_OUTCOME, None))
+    return out
 
 
 # --- Allure: labels in one place, environment and categories per run -----------------------------

@@ -40,8 +40,8 @@ Feature: Phase 4 - Health Check Execution
 
   @health_check @blocker
   Scenario: Compliance Validator - GDPR and security compliance checks
-    When a verification operation containing an email address, a phone number, an IBAN and a card number is sent
-    Then the answer contains none of that personal data
+    When a verification operation of every type containing an email address, a phone number, an IBAN and a card number is sent
+    Then no answer contains any of that personal data
     And neither Bedrock nor the MCP server received any of that personal data
     And the ComplianceValidator component of every serving slot is healthy
 

@@ -12,8 +12,8 @@ Feature: Phase 6 - Production Validation
       | type       | route  | reason          |
       | emergency  | direct | priority_direct |
       | critical   | direct | priority_direct |
-      | generation | direct | cost_effective_direct |
-      | routine    | mcp    | routine_to_mcp  |
+      | generation | direct | generation_direct |
+      | routine    | mcp    | cheapest_adequate |
 
   @validation @blocker
   Scenario: Direct Bedrock Operations - emergency and critical operations are served by Bedrock in the EU
@@ -25,14 +25,15 @@ Feature: Phase 6 - Production Validation
   Scenario: MCP Fallback Testing - fallback mechanisms and recovery
     Given Bedrock answers every request with ServiceUnavailable
     When 10 emergency operations are sent through the load balancer
-    Then all 10 are answered through route mcp with reason "fallback_from_direct"
+    Then all 10 are answered through route mcp, first with reason "fallback_from_direct" and, once the Bedrock circuit opened, with reason "circuit_open"
     And no customer saw an error
     When Bedrock recovers
     Then emergency operations are answered through route direct again within the circuit reset time
 
   @validation @blocker
   Scenario: Performance Optimization - caching and optimization features
-    When each of 20 frequent queries is sent 10 times through the load balancer
+    Given 20 queries are frequent, each asked 3 times within the frequent-query window
+    When each of the 20 frequent queries is sent 10 times through the load balancer
     Then the cache hit rate of frequent queries is at least 80 percent over at least 200 lookups
     And the P95 latency of cached requests is at most 300 ms over at least 100 samples
 
@@ -41,8 +42,10 @@ Feature: Phase 6 - Production Validation
     When operations of every type containing personal data are sent through the load balancer
     Then no answer contains the personal data
     And neither Bedrock nor the MCP server received any of the personal data
-    When a direct Bedrock call to a region outside the EU is attempted
-    Then it is refused and recorded as a compliance violation
+    When an emergency operation for a customer outside the EU residency regions is sent through the load balancer
+    Then the direct Bedrock call is refused and the operation is answered through route mcp with reason "compliance_residency"
+    And Bedrock received nothing of it
+    And the refusal is recorded as a compliance violation
 
   @validation @blocker
   Scenario: Audit Trail Verification - complete audit logging
@@ -52,4 +55,4 @@ Feature: Phase 6 - Production Validation
   @decision_point @blocker
   Scenario: Decision point 3 - all validation tests pass, system stable
     Then every validation of this phase passed
-    And the error rate of customer traffic during this phase is at most 1.0 percent
+    And the error rate of customer traffic during this phase is at most 1.0 percent over at least 200 requests

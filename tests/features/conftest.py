@@ -39,3 +39,37 @@ def cache_hit_rate_gate(
 
 def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for future shared steps
     return None
+
+
+@then(parsers.parse("the {component} component of every serving slot is healthy"))
+def component_healthy_everywhere(component: str, target: Any, http: Any, evidence: EvidenceRecorder) -> None:
+    """GET /health/components/<name> answers 200 and healthy on every slot that serves traffic."""
+    from bedrock_release.suite.checks import require  # noqa: PLC0415
+    from bedrock_release.suite.traffic import serving_slots  # noqa: PLC0415
+
+    found = {}
+    for slot in serving_slots(http, target):
+        url = target.endpoints.slot(slot)
+        require(url is not None, f"slot {slot} serves traffic but is not reachable from the runner")
+        response = http.get(f"{url}/health/components/{component}", timeout=15)
+        found[slot] = {"status": response.status_code, **response.json()}
+    evidence.data(f"{component} health", found)
+    unhealthy = {
+        slot: h.get("detail") for slot, h in found.items() if h["status"] != 200 or not h.get("healthy")
+    }
+    require(not unhealthy, f"{component} is not healthy on {unhealthy}")
+
+
+@then("the audit trail of every serving slot verifies as an unbroken hash chain")
+def audit_chains_verify(target: Any, http: Any, support_token: str, evidence: EvidenceRecorder) -> None:
+    """audit_trail.verify holds for the chain of every slot that serves traffic."""
+    from bedrock_release.suite.audit_trails import audits_of  # noqa: PLC0415
+    from bedrock_release.suite.checks import require  # noqa: PLC0415
+    from bedrock_release.suite.traffic import serving_slots  # noqa: PLC0415
+
+    audits = audits_of(http, target, support_token, serving_slots(http, target))
+    evidence.data("audit chains", {slot: a.summary() for slot, a in audits.items()})
+    broken = {slot: a.verdict.summary() for slot, a in audits.items() if not a.verdict.ok}
+    require(not broken, f"audit chains do not verify: {broken}")
+    empty = [slot for slot, a in audits.items() if a.verdict.records == 0]
+    require(not empty, f"no audit records at all on {empty}")

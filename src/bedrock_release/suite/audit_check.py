@@ -46,7 +46,7 @@ class SlotAudit:
             "where": self.where,
             "ok": self.verdict.ok,
             "records": self.verdict.records,
-            "head": self.verdict.head,
+            "head": self.verdict.head_hash,
             "problems": [str(p) for p in self.verdict.problems],
         }
 

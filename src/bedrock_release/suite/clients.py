@@ -16,6 +16,7 @@ __all__ = [
     "SANDBOX_AWS_SECRET_ACCESS_KEY",
     "Secrets",
     "aws_client",
+    "aws_session",
     "http_session",
 ]
 
@@ -108,3 +109,11 @@ def aws_client(
         ),
         **credentials,
     )
+
+
+def aws_session(target: Target, env: Mapping[str, str] | None = None) -> Any:
+    """Return a boto3 Session with the target's credentials (sandbox test keys when none are set)."""
+    import boto3  # noqa: PLC0415
+
+    credentials = _credentials(target, os.environ if env is None else env)
+    return boto3.session.Session(region_name=target.aws_region, **credentials)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
-__all__ = ["OPERATION_TYPES", "OperationReply", "send_operation"]
+__all__ = ["OPERATION_TYPES", "OperationReply", "Sender", "SentOperations", "send_operation"]
 
 OPERATION_TYPES = ("emergency", "critical", "generation", "routine")
 _PATH = "/v1/support/operations"
@@ -81,3 +81,54 @@ def send_operation(
     if not isinstance(body, dict):
         body = {"unparsed": body}
     return OperationReply(response.status_code, body, response.headers.get("X-Slot"), elapsed, payload)
+
+
+@dataclass
+class SentOperations:
+    """Every operation the checks sent in this session, with the phase that sent it (the audit check)."""
+
+    entries: list[tuple[int | None, OperationReply]] = field(default_factory=list)
+
+    def add(self, phase: int | None, reply: OperationReply) -> OperationReply:
+        """Record one sent operation."""
+        self.entries.append((phase, reply))
+        return reply
+
+    def of_phase(self, phase: int | None) -> list[OperationReply]:
+        """Return the operations a phase sent, oldest first."""
+        return [reply for p, reply in self.entries if p == phase]
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Sends operations for one scenario: verification ones to a slot, customer ones through the LB."""
+
+    session: requests.Session
+    traffic_url: str | None
+    slot_urls: dict[str, str | None]
+    token: str | None
+    phase: int | None
+    log: SentOperations
+
+    def verification(
+        self, op_type: str, query: str, *, slot: str, customer_region: str = "eu-central-1"
+    ) -> OperationReply:
+        """One operation in the verification context (all flags on), sent straight to a slot."""
+        url = self.slot_urls.get(slot)
+        if not url:
+            raise ValueError(f"no reachable URL for slot {slot}")
+        if not self.token:
+            raise ValueError("verification operations need SUPPORT_ADMIN_TOKEN")
+        reply = send_operation(
+            self.session, url, op_type, query, customer_region=customer_region, verification_token=self.token
+        )
+        return self.log.add(self.phase, reply)
+
+    def customer(self, op_type: str, query: str, *, customer_region: str = "eu-central-1") -> OperationReply:
+        """One customer operation (no verification header) through the load balancer."""
+        if not self.traffic_url:
+            raise ValueError("the target has no load balancer endpoint")
+        reply = send_operation(
+            self.session, self.traffic_url, op_type, query, customer_region=customer_region
+        )
+        return self.log.add(self.phase, reply)
