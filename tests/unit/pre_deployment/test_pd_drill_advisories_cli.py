@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, RELEASE
+from pd_fixtures import NOW, RELEASE
 
 from bedrock_release.cli import main
 from bedrock_release.pre_deployment import DrillTier, EvidenceError, read_drill_record, write_drill_record

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, RELEASE, write_staging
+from pd_fixtures import NOW, RELEASE, write_staging
 
 from bedrock_release.pre_deployment import (
     ApprovalRefused,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import RELEASE, write_staging
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pd_fixtures import RELEASE, write_staging
 
 from bedrock_release.pre_deployment import EvidenceError, read_staging_results
 from bedrock_release.pre_deployment.junit import CaseResult, Outcome, suite_name, write_junit
