@@ -1,0 +1,101 @@
+"""The five feature flags in SSM Parameter Store (docs/contracts.md "Feature flags").
+
+``<flags_path>/<FLAG>`` String parameters holding ``true`` or ``false``; a missing parameter is off.
+The pipeline snapshots them before a deploy, sets them one at a time in the plan's order, and a
+full rollback restores the snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from bedrock_release.plan import FLAGS
+
+__all__ = ["FlagChange", "FlagStore", "FlagStoreError", "ssm_client"]
+
+
+class FlagStoreError(RuntimeError):
+    """The flag store holds something that is not a flag value, or cannot be reached."""
+
+
+def ssm_client(region: str, endpoint_url: str = "", **kwargs: Any) -> Any:
+    """Return a boto3 SSM client with bounded retries (moto in the sandbox, real SSM elsewhere)."""
+    options: dict[str, Any] = {
+        "region_name": region,
+        "config": Config(retries={"total_max_attempts": 4}, connect_timeout=3, read_timeout=10),
+    }
+    if endpoint_url:
+        options["endpoint_url"] = endpoint_url
+    return boto3.client("ssm", **options, **kwargs)
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    """One flag set: its value before (None: parameter absent) and after, and whether it changed."""
+
+    flag: str
+    value: bool
+    previous: bool | None
+
+    @property
+    def changed(self) -> bool:
+        """Return True when the stored value changed (absent counts as off)."""
+        return bool(self.previous) != self.value or self.previous is None
+
+
+def _parse(name: str, raw: str) -> bool:
+    if raw == "true":
+        return True
+    if raw == "false":
+        return False
+    raise FlagStoreError(f"SSM parameter {name} holds {raw!r}; a flag is 'true' or 'false'")
+
+
+@dataclass(frozen=True)
+class FlagStore:
+    """The flags under one SSM path."""
+
+    client: Any
+    path: str
+
+    def name(self, flag: str) -> str:
+        """Return the parameter name of a flag."""
+        if flag not in FLAGS:
+            raise ValueError(f"{flag!r} is not one of the plan's flags: {', '.join(FLAGS)}")
+        return f"{self.path.rstrip('/')}/{flag}"
+
+    def get(self, flag: str) -> bool | None:
+        """Return a flag's stored value, None when the parameter does not exist."""
+        try:
+            raw = self.client.get_parameter(Name=self.name(flag))["Parameter"]["Value"]
+        except self.client.exceptions.ParameterNotFound:
+            return None
+        return _parse(self.name(flag), raw)
+
+    def snapshot(self) -> dict[str, bool | None]:
+        """Return every flag's stored value (None = absent), in the plan's order."""
+        return {flag: self.get(flag) for flag in FLAGS}
+
+    def set(self, flag: str, value: bool, *, check_mode: bool = False) -> FlagChange:
+        """Set a flag; a no-op (no write) when it already holds the value."""
+        previous = self.get(flag)
+        change = FlagChange(flag, value, previous)
+        if previous is value or check_mode:
+            return change
+        self.client.put_parameter(
+            Name=self.name(flag), Value="true" if value else "false", Type="String", Overwrite=True
+        )
+        return change
+
+    def restore(self, snapshot: Mapping[str, bool | None], *, check_mode: bool = False) -> list[FlagChange]:
+        """Put every flag back to a snapshot (absent flags are written as off, which means the same)."""
+        return [
+            self.set(flag, bool(snapshot.get(flag)), check_mode=check_mode)
+            for flag in FLAGS
+            if flag in snapshot
+        ]

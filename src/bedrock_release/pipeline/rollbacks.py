@@ -1,0 +1,142 @@
+"""Choosing, starting and finishing a rollback, timed from the moment the failure was known.
+
+The tier comes from ``rollback_policy.decide`` (docs/rollback.md) with the facts of the run: the
+phase that failed, whether canary traffic had moved, and which flag was switched on last (the one
+whose monitoring window degraded). A rollback's duration runs from the failure (the failed phase's
+``phase_finished`` record) to ``rollback_finished`` and is compared with the plan's wall-clock
+target (300, 600, 1800 s): the scaled waits inside a rollback are shorter in the sandbox, the
+target is not.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bedrock_release.journal import Journal, RunState, parse_ts, read_state
+from bedrock_release.plan import ON_CALL, ROLLBACK_TIERS, RollbackTier
+from bedrock_release.rollback_policy import Action, Failure, decide
+
+__all__ = ["RollbackChoice", "choose", "finish", "manual_intervention", "start"]
+
+
+@dataclass(frozen=True)
+class RollbackChoice:
+    """The decision for a failed run, as Ansible sees it."""
+
+    action: str  # no_go, rollback, manual_intervention
+    tier: str | None
+    target_s: int | None
+    reenable_flags: tuple[str, ...]
+    page: tuple[str, ...]
+    reason: str
+    phase: int
+    failing_flag: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data."""
+        return {
+            "action": self.action,
+            "tier": self.tier,
+            "target_s": self.target_s,
+            "reenable_flags": list(self.reenable_flags),
+            "page": list(self.page),
+            "reason": self.reason,
+            "phase": self.phase,
+            "failing_flag": self.failing_flag,
+        }
+
+
+def choose(
+    state: RunState, *, phase: int | None = None, failing_flag: str | None = None, tier: str | None = None
+) -> RollbackChoice:
+    """Return the rollback the plan prescribes for this run's failure (or the tier asked for by hand)."""
+    failed = phase or state.failed_phase or state.current_phase or 7
+    flag = failing_flag if failing_flag is not None else (state.last_flag_activated if failed == 5 else None)
+    if tier:
+        spec = ROLLBACK_TIERS[RollbackTier(tier)]
+        stable = ()
+        if spec.tier is RollbackTier.PARTIAL and flag is not None:
+            stable = decide(Failure(phase=5, failing_flag=flag)).reenable_flags
+        return RollbackChoice(
+            "rollback",
+            spec.tier.value,
+            spec.target_s,
+            stable,
+            (),
+            f"{tier} rollback run by hand",
+            failed,
+            flag,
+        )
+    decision = decide(Failure(phase=failed, traffic_moved=state.traffic_moved, failing_flag=flag))
+    return RollbackChoice(
+        decision.action.value,
+        decision.tier.value if decision.tier else None,
+        decision.target_s,
+        decision.reenable_flags,
+        decision.page,
+        decision.reason,
+        failed,
+        flag,
+    )
+
+
+def _failure_at(state: RunState) -> str | None:
+    failed = state.failed_phase
+    if failed is not None and state.phases[failed].finished_at:
+        return state.phases[failed].finished_at
+    return None
+
+
+def start(
+    run_dir: str | os.PathLike[str], tier: str, trigger: str, *, by_hand: bool = False
+) -> dict[str, Any]:
+    """Journal rollback_started with the moment the failure was known; return the record's data."""
+    state = read_state(run_dir)
+    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    failure_at = None if by_hand else _failure_at(state)
+    data = {
+        "tier": RollbackTier(tier).value,
+        "trigger": trigger,
+        "failure_at": failure_at or now,
+        "target_s": ROLLBACK_TIERS[RollbackTier(tier)].target_s,
+        "steps": list(ROLLBACK_TIERS[RollbackTier(tier)].steps),
+        "by_hand": by_hand,
+    }
+    Journal(Path(run_dir) / "audit.jsonl").record("rollback_started", data)
+    return data
+
+
+def finish(run_dir: str | os.PathLike[str], *, verified: bool, reason: str = "") -> dict[str, Any]:
+    """Journal rollback_finished with its duration from the failure against the plan's target."""
+    state = read_state(run_dir)
+    rb = state.rollback
+    if rb is None:
+        raise ValueError(f"{run_dir}: no rollback_started in the journal")
+    begin = parse_ts(rb.failure_at or rb.started_at)
+    duration = round((datetime.now(UTC) - begin).total_seconds(), 3)
+    target = ROLLBACK_TIERS[RollbackTier(rb.tier)].target_s
+    data = {
+        "tier": rb.tier,
+        "trigger": rb.trigger,
+        "duration_s": duration,
+        "target_s": target,
+        "verified": verified,
+        "within_target": duration <= target,
+        "reason": reason,
+    }
+    Journal(Path(run_dir) / "audit.jsonl").record("rollback_finished", data)
+    return data
+
+
+def manual_intervention(tier: str, phase: int) -> str:
+    """Return the message of a rollback that itself failed: manual intervention, on-call named."""
+    decision = decide(Failure(phase=phase, rollback_failed=RollbackTier(tier)))
+    assert decision.action is Action.MANUAL_INTERVENTION  # noqa: S101 - decide's contract
+    who = ", ".join(f"{level}: {person}" for level, person in ON_CALL)
+    return (
+        f"{decision.reason}. Manual intervention required: page on-call ({who}); break-glass access available"
+    )
