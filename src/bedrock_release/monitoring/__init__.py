@@ -58,6 +58,7 @@ from bedrock_release.monitoring.thresholds import (
 from bedrock_release.monitoring.verify import (
     check_dashboard_readable,
     check_metrics_readable,
+    release_live_since,
     release_metric_keys,
     verify_alarms,
     verify_dashboard,
@@ -114,6 +115,7 @@ __all__ = [
     "load_thresholds",
     "normalise_alarm",
     "published_problem",
+    "release_live_since",
     "release_metric_keys",
     "resolve_budget",
     "route_combinations",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,6 +35,7 @@ from bedrock_release.monitoring.thresholds import Thresholds, load_thresholds
 __all__ = [
     "check_dashboard_readable",
     "check_metrics_readable",
+    "release_live_since",
     "release_metric_keys",
     "verify_alarms",
     "verify_dashboard",
@@ -314,3 +316,28 @@ def check_dashboard_readable(cw: Any, name: str = OPERATIONS_DASHBOARD) -> Dashb
     if not widgets and not problems:
         problems.append(f"dashboard {name} has no widgets")
     return DashboardReadable(name, True, len(widgets), titles, tuple(problems))
+
+
+def release_live_since(journal: Path | str, slot: str) -> datetime | None:
+    """When ``slot`` last got a release, from a deploy journal (``slot_release_set``); else the run's start.
+
+    CloudWatch has no release dimension: data of the slot after this moment is the new release's.
+    """
+    path = Path(journal)
+    if path.is_dir():
+        path = path / "audit.jsonl"
+    if not path.is_file():
+        return None
+    first: datetime | None = None
+    live: datetime | None = None
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            ts = datetime.fromisoformat(str(record["ts"]).replace("Z", "+00:00")).astimezone(UTC)
+        except (ValueError, KeyError, TypeError):
+            continue
+        first = first or ts
+        data = record.get("data") or {}
+        if record.get("action") == "slot_release_set" and data.get("slot") == slot:
+            live = ts
+    return live or first
