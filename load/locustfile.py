@@ -9,6 +9,8 @@ pytest process). Configured by environment variables the runner sets:
 - ``LOAD_VERIFICATION``: ``1`` sends ``X-Verification-Token`` (phase 3: the hybrid paths are evaluated
   before customers see them); anything else is customer traffic without the header;
 - ``LOAD_RUN_TAG``: makes the unique queries of this run unique across runs;
+- ``LOAD_WINDOW_S``: if set, the cumulative histograms are also snapshotted every that many seconds
+  (the post-deployment watch evaluates each window);
 - ``SUPPORT_ADMIN_TOKEN``: the verification token (only read when ``LOAD_VERIFICATION=1``).
 
 Requests are named by what the service served: ``cached`` when the response says it came from the
@@ -35,6 +37,7 @@ _REGION = "eu-central-1"
 _RPS_PER_USER = float(os.environ.get("LOAD_RPS_PER_USER", "5"))
 _RUN_TAG = os.environ.get("LOAD_RUN_TAG", "adhoc")
 _VERIFICATION = os.environ.get("LOAD_VERIFICATION") == "1"
+_WINDOW_S = float(os.environ.get("LOAD_WINDOW_S") or 0)
 _HEADERS = {"X-Verification-Token": os.environ["SUPPORT_ADMIN_TOKEN"]} if _VERIFICATION else {}
 
 #: The frequent queries: a small set asked again and again (the cache's reason to exist).
@@ -162,6 +165,8 @@ class _Series:
     def __init__(self) -> None:
         self.counts: dict[str, list[int]] = {}
         self.points: list[dict[str, Any]] = []
+        self.windows: list[dict[str, Any]] = []
+        self.environment: Environment | None = None
         self.started: float | None = None
         self.stopped: float | None = None
         self._sampler: gevent.Greenlet | None = None
@@ -177,9 +182,18 @@ class _Series:
     def snapshot(self, t: float) -> None:
         self.points.append({"t": round(t, 3), "counts": {k: list(v) for k, v in self.counts.items()}})
 
-    def start(self) -> None:
+    def histograms(self, t: float) -> None:
+        """Snapshot every kind's cumulative totals and histogram (a window ends here)."""
+        if self.environment is None:
+            return
+        self.windows.append({"t": round(t, 3), "kinds": _kind_totals(self.environment)})
+
+    def start(self, environment: Environment) -> None:
+        self.environment = environment
         self.started = time.time()
         self.snapshot(0.0)
+        if _WINDOW_S:
+            self.histograms(0.0)
         self._sampler = gevent.spawn(self._run)
 
     def _run(self) -> None:
@@ -189,6 +203,8 @@ class _Series:
             gevent.sleep(max(0.0, self.started + tick - time.time()))
             if self.stopped is None:
                 self.snapshot(float(tick))
+                if _WINDOW_S and int(tick // _WINDOW_S) != int((tick - 1) // _WINDOW_S):
+                    self.histograms(float(tick))
             tick += 1
 
     def stop(self) -> None:
@@ -208,6 +224,16 @@ class _Series:
         else:
             self.points[-1]["counts"] = {k: list(v) for k, v in self.counts.items()}
 
+    def finish_windows(self) -> None:
+        """Make the last window end with the run (requests still in flight included)."""
+        if not _WINDOW_S or self.environment is None or not self.points:
+            return
+        last = self.points[-1]["t"]
+        if self.windows and self.windows[-1]["t"] >= last:
+            self.windows[-1] = {"t": last, "kinds": _kind_totals(self.environment)}
+        else:
+            self.histograms(last)
+
 
 _series = _Series()
 
@@ -218,8 +244,8 @@ def _on_request(name: str, exception: Any = None, **_: Any) -> None:
 
 
 @events.test_start.add_listener
-def _on_test_start(**_: Any) -> None:
-    _series.start()
+def _on_test_start(environment: Environment, **_: Any) -> None:
+    _series.start(environment)
 
 
 @events.test_stop.add_listener
@@ -227,9 +253,8 @@ def _on_test_stop(**_: Any) -> None:
     _series.stop()
 
 
-@events.quitting.add_listener
-def _write_results(environment: Environment, **_: Any) -> None:
-    _series.stop()
+def _kind_totals(environment: Environment) -> dict[str, dict[str, Any]]:
+    """Per request kind: requests, failures and the full response-time histogram so far."""
     kinds: dict[str, dict[str, Any]] = {}
     for (name, _method), entry in environment.stats.entries.items():
         kind = kinds.setdefault(
@@ -241,6 +266,14 @@ def _write_results(environment: Environment, **_: Any) -> None:
         for value, count in entry.response_times.items():
             key = str(value)
             kind["response_times"][key] = kind["response_times"].get(key, 0) + count
+    return kinds
+
+
+@events.quitting.add_listener
+def _write_results(environment: Environment, **_: Any) -> None:
+    _series.stop()
+    _series.finish_windows()
+    kinds = _kind_totals(environment)
     errors: dict[str, dict[str, int]] = {}
     for error in environment.stats.errors.values():
         errors.setdefault(error.name, {})
@@ -259,6 +292,9 @@ def _write_results(environment: Environment, **_: Any) -> None:
         "kinds": kinds,
         "series": _series.points,
     }
+    if _WINDOW_S:
+        doc["window_s"] = _WINDOW_S
+        doc["windows"] = _series.windows
     path = Path(os.environ["LOAD_RESULTS"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")

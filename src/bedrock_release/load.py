@@ -75,6 +75,7 @@ class LoadPlan:
     verification: bool
     results_path: Path
     purpose: str
+    window_s: float | None = None
     run_tag: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     @property
@@ -99,6 +100,8 @@ class LoadPlan:
             "LOAD_VERIFICATION": "1" if self.verification else "0",
             "LOAD_RUN_TAG": self.run_tag,
         }
+        if self.window_s:
+            out["LOAD_WINDOW_S"] = f"{self.window_s:g}"
         if self.verification:
             if not admin_token:
                 raise ValueError("verification traffic needs SUPPORT_ADMIN_TOKEN")
@@ -137,7 +140,13 @@ def slo_plan(host: str, time_scale: float, results_dir: Path, *, duration_s: flo
 
 
 def monitoring_plan(
-    host: str, time_scale: float, results_dir: Path, *, purpose: str, duration_s: float | None = None
+    host: str,
+    time_scale: float,
+    results_dir: Path,
+    *,
+    purpose: str,
+    duration_s: float | None = None,
+    window_s: float | None = None,
 ) -> LoadPlan:
     """Return a customer-traffic plan (no verification header) for one monitoring period."""
     return LoadPlan(
@@ -147,6 +156,7 @@ def monitoring_plan(
         verification=False,
         results_path=_results_path(results_dir, purpose),
         purpose=purpose,
+        window_s=window_s,
     )
 
 
@@ -203,9 +213,22 @@ def run_load(
         return LoadRun(plan, None, str(exc), None, 0.0)
     env["NO_PROXY"] = "127.0.0.1,localhost"
     command = [
-        python, "-m", "locust", "-f", str(locustfile), "--headless", "--host", plan.host,
-        "--only-summary", "--exit-code-on-error", "0", "--stop-timeout", "5", "--loglevel", "WARNING",
-    ]  # fmt: skip
+        python,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "--host",
+        plan.host,
+        "--only-summary",
+        "--exit-code-on-error",
+        "0",
+        "--stop-timeout",
+        "5",
+        "--loglevel",
+        "WARNING",
+    ]
     timeout = plan.duration_s + _GRACE_S
     with log.open("wb") as output:
         try:

@@ -8,12 +8,16 @@ Schema ``bedrock-release/load-results@1``::
      "series": [{"t": s since start, "counts": {kind: [requests, failures]}}, ...]}
 
 ``series`` holds cumulative counts sampled every second from the start (t = 0) to the stop; a kind
-absent from a point has had no request yet. Anything missing, empty, corrupt or inconsistent is a
-``LoadResultsError`` naming the file and the problem, which the gates turn into inconclusive.
+absent from a point has had no request yet. Optionally (``LOAD_WINDOW_S``), ``window_s`` and
+``windows: [{"t", "kinds": {kind: {requests, failures, no_response_time, response_times}}}]`` hold
+cumulative totals at each window boundary, from t = 0 to the stop; ``LoadResults.windows`` holds
+their differences. Anything missing, empty, corrupt or inconsistent is a ``LoadResultsError``
+naming the file and the problem, which the gates turn into inconclusive.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -25,7 +29,16 @@ from typing import Any
 from bedrock_release.histogram import DataError, Histogram, from_locust
 from bedrock_release.slo import CounterSample, parse_series
 
-__all__ = ["ALL", "SCHEMA", "KindStats", "LoadResults", "LoadResultsError", "load_results", "parse_results"]
+__all__ = [
+    "ALL",
+    "SCHEMA",
+    "KindStats",
+    "LoadResults",
+    "LoadResultsError",
+    "WindowStats",
+    "load_results",
+    "parse_results",
+]
 
 SCHEMA = "bedrock-release/load-results@1"
 #: The pseudo-kind of every request together.
@@ -65,6 +78,15 @@ class KindStats:
 
 
 @dataclass(frozen=True)
+class WindowStats:
+    """The requests of one window [start, end]: per kind count, failures and histogram."""
+
+    start: float
+    end: float
+    kinds: Mapping[str, KindStats]
+
+
+@dataclass(frozen=True)
 class LoadResults:
     """One locust run: totals per kind and cumulative per-second series per kind (and ``all``)."""
 
@@ -75,6 +97,7 @@ class LoadResults:
     duration_s: float
     kinds: Mapping[str, KindStats]
     series: Mapping[str, tuple[CounterSample, ...]]
+    windows: tuple[WindowStats, ...] = ()
 
     @property
     def requests(self) -> int:
@@ -202,6 +225,53 @@ def _series(raw: Any, kinds: Mapping[str, KindStats], path: str) -> dict[str, tu
     return out
 
 
+def _delta(name: str, now: KindStats, before: KindStats | None, path: str, where: str) -> KindStats:
+    before_times = before.response_times if before else {}
+    times = {}
+    for value, count in now.response_times.items():
+        diff = count - before_times.get(value, 0)
+        if diff < 0:
+            raise _fail(path, f"{where}: {name} response time {value:g} ms went down (not cumulative)")
+        if diff:
+            times[value] = diff
+    gone = [v for v in before_times if v not in now.response_times]
+    requests = now.requests - (before.requests if before else 0)
+    failures = now.failures - (before.failures if before else 0)
+    if gone or requests < 0 or failures < 0:
+        raise _fail(path, f"{where}: {name} totals went down (not cumulative)")
+    return KindStats(name, requests, failures, times, {})
+
+
+def _windows(data: Mapping[str, Any], kinds: Mapping[str, KindStats], path: str) -> tuple[WindowStats, ...]:
+    raw = data.get("windows")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) < 2:
+        raise _fail(path, "windows must list at least the start and the end snapshot")
+    snapshots: list[tuple[float, dict[str, KindStats]]] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping) or not isinstance(item.get("kinds"), Mapping):
+            raise _fail(path, f"windows[{index}] must be an object with t and kinds")
+        t = _number(item.get("t"), path, f"windows[{index}].t")
+        if snapshots and t <= snapshots[-1][0]:
+            raise _fail(path, f"windows[{index}].t {t:g} is not after {snapshots[-1][0]:g}")
+        snapshots.append((t, {str(k): _kind(str(k), v, path) for k, v in item["kinds"].items()}))
+    if snapshots[0][0] != 0:
+        raise _fail(path, f"windows must start at t=0, start at t={snapshots[0][0]:g}")
+    last = snapshots[-1][1]
+    for name, stats in kinds.items():
+        end = last.get(name)
+        if end is None or (end.requests, end.failures) != (stats.requests, stats.failures):
+            raise _fail(path, f"the last window snapshot disagrees with the totals of {name}")
+    out = []
+    for (start, before), (end, now) in itertools.pairwise(snapshots):
+        where = f"window {start:g}-{end:g} s"
+        out.append(
+            WindowStats(start, end, {n: _delta(n, k, before.get(n), path, where) for n, k in now.items()})
+        )
+    return tuple(out)
+
+
 def parse_results(data: Any, *, path: str) -> LoadResults:
     """Validate decoded results data; LoadResultsError names the problem."""
     if not isinstance(data, Mapping):
@@ -231,6 +301,7 @@ def parse_results(data: Any, *, path: str) -> LoadResults:
         duration_s=duration,
         kinds=kinds,
         series=_series(data.get("series"), kinds, path),
+        windows=_windows(data, kinds, path),
     )
 
 

@@ -73,3 +73,18 @@ def audit_chains_verify(target: Any, http: Any, support_token: str, evidence: Ev
     require(not broken, f"audit chains do not verify: {broken}")
     empty = [slot for slot, a in audits.items() if a.verdict.records == 0]
     require(not empty, f"no audit records at all on {empty}")
+
+
+@then(parsers.parse("all five hybrid routing flags are {state} in the flag store"))
+def flags_in_store(state: str, target: Any, ssm: Any, evidence: EvidenceRecorder) -> None:
+    """The five SSM parameters hold the state (a missing parameter is off)."""
+    from bedrock_release.suite.checks import require  # noqa: PLC0415
+    from bedrock_release.suite.evidence import inconclusive  # noqa: PLC0415
+    from bedrock_release.suite.flag_checks import store_flags  # noqa: PLC0415
+
+    store = store_flags(ssm, target)
+    evidence.data("flag store", {"values": store.values, "detail": store.detail})
+    if not store.healthy:
+        inconclusive("flag store", store.detail)
+    wrong = store.off(state == "on")
+    require(not wrong, f"flags not {state} in {store.source}: {wrong}")

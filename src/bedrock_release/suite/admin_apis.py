@@ -66,9 +66,12 @@ class EmulatorAdmin:
         cursor, last = after, after
         while True:
             page = _call(
-                self.session, "GET", f"{self.base_url}/_emulator/requests", self.token,
+                self.session,
+                "GET",
+                f"{self.base_url}/_emulator/requests",
+                self.token,
                 params={"after": cursor, "limit": 1000},
-            )  # fmt: skip
+            )
             items = page.get("requests", [])
             last = int(page.get("last_seq", last))
             out.extend(items)
@@ -131,7 +134,10 @@ class ServiceAdmin:
     def audit_page(self, after_seq: int, limit: int = 1000) -> list[dict[str, Any]]:
         """Return audit records after a sequence number."""
         page = _call(
-            self.session, "GET", f"{self.base_url}/admin/audit", self.token,
+            self.session,
+            "GET",
+            f"{self.base_url}/admin/audit",
+            self.token,
             params={"after_seq": after_seq, "limit": limit},
-        )  # fmt: skip
+        )
         return list(page.get("records", []))

@@ -124,6 +124,17 @@ class EvidenceRecorder:
             raise CheckFailedError(result.message())
         return result
 
+    def gates(self, results: Iterable[GateResult], context: Mapping[str, Any] | None = None) -> None:
+        """Record several gates; fail once, naming every gate that did not pass."""
+        failed = []
+        for result in results:
+            try:
+                self.gate(result, context)
+            except CheckFailedError as exc:
+                failed.append(str(exc))
+        if failed:
+            raise CheckFailedError(f"{len(failed)} gate(s) did not pass:\n" + "\n".join(failed))
+
     def data(self, name: str, payload: Any) -> None:
         """Attach supporting data of a check (responses, logs) as JSON."""
         self.attach(name, json.dumps(payload, indent=2, default=str), "application/json")

@@ -15,6 +15,7 @@ from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 __all__ = [
     "cache_hit_rate",
     "cost_against_budget",
+    "error_rate_over_span",
     "error_rate_trailing",
     "error_rate_worst",
     "gates_summary",
@@ -43,9 +44,13 @@ def p95_latency(span: MeasuredSpan, kind: str, *, limit_ms: float, min_samples: 
         return GateResult.unavailable(
             name,
             reason=f"no latency data: {span.traffic_error or 'nothing was measured'}",
-            threshold=limit_ms, unit="ms", comparison=Comparison.AT_MOST,
-            min_samples=min_samples, window=window, source="none",
-        )  # fmt: skip
+            threshold=limit_ms,
+            unit="ms",
+            comparison=Comparison.AT_MOST,
+            min_samples=min_samples,
+            window=window,
+            source="none",
+        )
     source = f"{span.latency_source} (requests named {kind!r})"
     histogram = span.latency.get(kind)
     result = slo.latency_gate(
@@ -63,9 +68,13 @@ def error_rate_worst(
 ) -> GateResult:
     """Worst rolling window of the span's requests, at most threshold_pct with min_requests each."""
     result = slo.error_rate_worst_window_gate(
-        name, _series(span), threshold_pct=threshold_pct, window_s=window_s,
-        source=span.series_source, min_requests=min_requests,
-    )  # fmt: skip
+        name,
+        _series(span),
+        threshold_pct=threshold_pct,
+        window_s=window_s,
+        source=span.series_source,
+        min_requests=min_requests,
+    )
     return _annotate(result, span)
 
 
@@ -79,9 +88,13 @@ def error_rate_trailing(
 ) -> GateResult:
     """The window ending at the span's last sample."""
     result = slo.error_rate_trailing_window_gate(
-        name, _series(span), threshold_pct=threshold_pct, window_s=window_s,
-        source=span.series_source, min_requests=min_requests,
-    )  # fmt: skip
+        name,
+        _series(span),
+        threshold_pct=threshold_pct,
+        window_s=window_s,
+        source=span.series_source,
+        min_requests=min_requests,
+    )
     return _annotate(result, span)
 
 
@@ -100,9 +113,13 @@ def cache_hit_rate(span: MeasuredSpan, *, threshold_pct: float, min_lookups: int
         return GateResult.unavailable(
             name,
             reason=f"metrics source unavailable: {span.metrics_error or 'not scraped'}",
-            threshold=threshold_pct, unit="percent", comparison=Comparison.AT_LEAST,
-            min_samples=min_lookups, window=window, source="none",
-        )  # fmt: skip
+            threshold=threshold_pct,
+            unit="percent",
+            comparison=Comparison.AT_LEAST,
+            min_samples=min_lookups,
+            window=window,
+            source="none",
+        )
     try:
         hits = span.after.delta(
             span.before, "support_cache_requests_total", query_class="frequent", result="hit"
@@ -112,14 +129,25 @@ def cache_hit_rate(span: MeasuredSpan, *, threshold_pct: float, min_lookups: int
         )
     except MetricsError as exc:
         return GateResult.unavailable(
-            name, reason=str(exc), threshold=threshold_pct, unit="percent",
-            comparison=Comparison.AT_LEAST, min_samples=min_lookups, window=window, source=span.after.sources,
-        )  # fmt: skip
+            name,
+            reason=str(exc),
+            threshold=threshold_pct,
+            unit="percent",
+            comparison=Comparison.AT_LEAST,
+            min_samples=min_lookups,
+            window=window,
+            source=span.after.sources,
+        )
     source = f'Prometheus support_cache_requests_total{{query_class="frequent"}} deltas, {span.after.sources}'
     result = slo.cache_hit_rate_gate(
-        name, int(hits), int(misses), threshold_pct=threshold_pct, source=source, window=window,
+        name,
+        int(hits),
+        int(misses),
+        threshold_pct=threshold_pct,
+        source=source,
+        window=window,
         min_lookups=min_lookups,
-    )  # fmt: skip
+    )
     return _too_short(result, span)
 
 
@@ -154,10 +182,15 @@ def cost_against_budget(
     if problems or limit is None or service_spend is None:
         reason = "; ".join(problems) or "no budget limit or no spend reading"
         return GateResult.unavailable(
-            name, reason=f"cost source unavailable: {reason}", threshold=threshold_pct, unit="percent",
-            comparison=Comparison.AT_MOST, min_samples=slo.MIN_COST_READINGS, window=window,
+            name,
+            reason=f"cost source unavailable: {reason}",
+            threshold=threshold_pct,
+            unit="percent",
+            comparison=Comparison.AT_MOST,
+            min_samples=slo.MIN_COST_READINGS,
+            window=window,
             source="; ".join(sources) or "none",
-        )  # fmt: skip
+        )
     readings = {"service_accounting_usd": service_spend, "aws_budgets_actual_spend_usd": aws_spend}
     spend = max(v for v in readings.values() if v is not None)
     chosen = "service cost accounting" if spend == service_spend else "AWS Budgets actual spend"
@@ -210,3 +243,20 @@ def require_all_passed(
         reasons=tuple(reasons),
         raw={"gates": {g: dict(found[g]) for g in required if g in found}},
     )
+
+
+def error_rate_over_span(
+    span: MeasuredSpan, *, threshold_pct: float, min_requests: int, name: str
+) -> GateResult:
+    """Failed requests over the whole measured span (one window: the span itself)."""
+    series = span.series.get(ALL) if span.series_source else None
+    window_s = series[-1].t - series[0].t if series and len(series) > 1 else (span.required_seconds or 1.0)
+    result = slo.error_rate_trailing_window_gate(
+        name,
+        series,
+        threshold_pct=threshold_pct,
+        window_s=max(window_s, 1e-3),
+        source=span.series_source,
+        min_requests=min_requests,
+    )
+    return _too_short(_annotate(result, span), span)

@@ -28,6 +28,7 @@ __all__ = [
     "Target",
     "TargetError",
     "load_target",
+    "release_manifest",
     "target_from_inventory",
 ]
 
@@ -91,6 +92,8 @@ class Target:
     results_dir: Path
     journal: Path | None = None
     evidence_dir: Path | None = None
+    trusted_keys_dir: Path | None = None
+    releases_dir: Path | None = None
     bedrock_model_id: str = DEFAULT_BEDROCK_MODEL_ID
     source: str = "target.json"
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
@@ -134,6 +137,8 @@ class Target:
             "results_dir": str(self.results_dir),
             "journal": str(self.journal) if self.journal else None,
             "evidence_dir": str(self.evidence_dir) if self.evidence_dir else None,
+            "trusted_keys_dir": str(self.trusted_keys_dir) if self.trusted_keys_dir else None,
+            "releases_dir": str(self.releases_dir) if self.releases_dir else None,
         }
 
 
@@ -258,6 +263,8 @@ def parse_target(data: Any, *, source: str, base_dir: Path) -> Target:
         results_dir=results_dir,
         journal=_path(data.get("journal"), "'journal'", source, base_dir),
         evidence_dir=_path(data.get("evidence_dir"), "'evidence_dir'", source, base_dir),
+        trusted_keys_dir=_path(data.get("trusted_keys_dir"), "'trusted_keys_dir'", source, base_dir),
+        releases_dir=_path(data.get("releases_dir"), "'releases_dir'", source, base_dir),
         bedrock_model_id=_text(data, "bedrock_model_id", source, nullable=True) or DEFAULT_BEDROCK_MODEL_ID,
         source=source,
         extra={k: v for k, v in data.items() if k not in _KNOWN},
@@ -266,11 +273,27 @@ def parse_target(data: Any, *, source: str, base_dir: Path) -> Target:
 
 _KNOWN = frozenset(
     {
-        "schema", "run_id", "environment", "release", "previous_release", "time_scale", "slots",
-        "endpoints", "aws_region", "bedrock_region", "bedrock_model_id", "flags_path",
-        "cloudwatch_namespace", "budget_name", "results_dir", "journal", "evidence_dir",
+        "schema",
+        "run_id",
+        "environment",
+        "release",
+        "previous_release",
+        "time_scale",
+        "slots",
+        "endpoints",
+        "aws_region",
+        "bedrock_region",
+        "bedrock_model_id",
+        "flags_path",
+        "cloudwatch_namespace",
+        "budget_name",
+        "results_dir",
+        "journal",
+        "evidence_dir",
+        "trusted_keys_dir",
+        "releases_dir",
     }
-)  # fmt: skip
+)
 
 
 def load_target(path: str | os.PathLike[str], *, base_dir: Path | None = None) -> Target:
@@ -379,9 +402,18 @@ def target_from_inventory(
         "results_dir": f"runs/{run_id}/results",
         "journal": None,
         "evidence_dir": values.get("pre_deployment_evidence_dir"),
+        "trusted_keys_dir": values.get("approvals_trusted_keys_dir"),
     }
     for key in unresolved:
         if key in {"release_version", "time_scale", "flags_path", "budget_name", "cloudwatch_namespace"}:
             raise TargetError(source, f"{key} is a template ({values[key]!r}); pass the value explicitly")
     target = parse_target(data, source=source, base_dir=repo_root)
     return replace(target, source=source)
+
+
+def release_manifest(target: Target, release: str | None = None) -> Any:
+    """Return a built release's manifest (components, SHA-256); ArtifactError when not built."""
+    from bedrock_release.release_artifact import load  # noqa: PLC0415
+
+    folder = target.releases_dir or Path(__file__).resolve().parents[3] / "runs" / "releases"
+    return load(release or target.release, folder).manifest

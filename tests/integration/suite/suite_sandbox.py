@@ -113,6 +113,7 @@ def target_doc(
         "budget_name": settings.budget_name,
         "results_dir": str(root / "results"),
         "journal": str(journal) if journal else None,
+        "releases_dir": str(settings.releases_dir),
     }
 
 

@@ -1,0 +1,5 @@
+"""Pre-Deployment Approvals."""
+
+from pytest_bdd import scenarios
+
+scenarios("approvals.feature")

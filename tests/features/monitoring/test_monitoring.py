@@ -1,0 +1,5 @@
+"""Phase 7 - Monitoring Activation."""
+
+from pytest_bdd import scenarios
+
+scenarios("monitoring.feature")

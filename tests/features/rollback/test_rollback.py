@@ -1,0 +1,5 @@
+"""Rollback Procedures."""
+
+from pytest_bdd import scenarios
+
+scenarios("rollback.feature")
