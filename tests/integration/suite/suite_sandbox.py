@@ -76,9 +76,9 @@ def settings_for(root: Path) -> SandboxSettings:
     return SandboxSettings(runtime_dir=root / "rt", releases_dir=releases, start_timeout_s=120, **ports)
 
 
-def deploy_new_release(settings: SandboxSettings) -> None:
+def deploy_new_release(settings: SandboxSettings, *, extra_env: dict[str, str] | None = None) -> None:
     """Install the new release on green, activate its components in order, move all traffic to it."""
-    control.set_slot_release("green", RELEASE, settings=settings)
+    control.set_slot_release("green", RELEASE, extra_env, settings=settings)
     token = read_secrets(SandboxPaths.of(settings.runtime_dir).secrets).support_admin_token
     green = settings.url("slot-green")
     with session() as http:
