@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import NAMESPACE, Slot
+from mon_live import NAMESPACE, Slot
 
 from bedrock_release.monitoring import (
     ALARM_NAMES,

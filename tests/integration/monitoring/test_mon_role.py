@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Slot
+from mon_live import REPO, Slot
 
 from bedrock_release.monitoring import ALARM_NAMES, AwsClients, MonitoringConfig
 from sandbox.seed import OPERATIONS_DASHBOARD, operations_dashboard_body

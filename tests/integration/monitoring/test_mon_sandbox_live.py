@@ -19,7 +19,7 @@ import boto3
 import psutil
 import pytest
 import requests
-from conftest import REPO
+from mon_live import REPO
 
 from bedrock_release.monitoring import (
     ALARM_NAMES,

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from mon_fixtures import FEATURES
 
 from bedrock_release.monitoring import MonitoringConfig, Thresholds, load_thresholds
-
-REPO = Path(__file__).resolve().parents[3]
-FEATURES = REPO / "features"
-TOPIC = "arn:aws:sns:eu-central-1:123456789012:bedrock-support-local-oncall"
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import REPO
+from mon_fixtures import REPO
 
 from bedrock_release.monitoring import PUBLISHED, MetricKey, is_published, published_problem
 from bedrock_release.monitoring.catalogue import COMPONENT_NAMES, DIMENSION_VALUES

@@ -7,7 +7,7 @@ import json
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from conftest import FEATURES, REPO
+from mon_fixtures import FEATURES, REPO
 
 from bedrock_release.monitoring import (
     DASHBOARD_WIDGETS,

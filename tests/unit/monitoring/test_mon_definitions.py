@@ -7,7 +7,7 @@ import re
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
-from conftest import TOPIC
+from mon_fixtures import TOPIC
 
 from bedrock_release.monitoring import (
     ALARM_NAMES,

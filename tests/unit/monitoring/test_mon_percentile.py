@@ -6,8 +6,8 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import TOPIC
-from fake_cloudwatch import FakeCloudWatch
+from mon_fake_cloudwatch import FakeCloudWatch
+from mon_fixtures import TOPIC
 
 from bedrock_release.monitoring import (
     AlarmDefinition,

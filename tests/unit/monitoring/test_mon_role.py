@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 import yaml
-from conftest import REPO
+from mon_fixtures import REPO
 
 ROLE = REPO / "roles" / "monitoring"
 COLLECTIONS = REPO / "collections"

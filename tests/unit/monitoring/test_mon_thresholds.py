@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FEATURES
+from mon_fixtures import FEATURES
 
 from bedrock_release.monitoring import ALARM_NAMES, ThresholdError, Thresholds, load_thresholds
 

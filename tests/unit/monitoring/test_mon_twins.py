@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import TOPIC
+from mon_fixtures import TOPIC
 
 from bedrock_release.monitoring import (
     AlarmDefinition,
