@@ -122,13 +122,20 @@ def evaluate_alarms(
     *,
     end: datetime | None = None,
     window_s: float | None = None,
+    since: datetime | None = None,
     prometheus: PrometheusSource | None = None,
     reflect_state: bool = False,
     thresholds: Thresholds | None = None,
     on_result: Callable[[AlarmEvaluation], None] | None = None,
 ) -> tuple[AlarmEvaluation, ...]:
-    """Evaluate the eight alarms; ``reflect_state`` writes each state to CloudWatch (sandbox only)."""
+    """Evaluate the eight alarms; ``reflect_state`` writes each state to CloudWatch (sandbox only).
+
+    The window of each alarm is its period x evaluation periods ending at ``end`` (now), or
+    ``window_s``, or everything from ``since`` (e.g. ``release_live_since``) to ``end``.
+    """
     th = thresholds or load_thresholds(cfg.features_dir)
+    if window_s is None and since is not None:
+        window_s = max(1.0, ((end or datetime.now(UTC)) - since).total_seconds())
     budget: float | None = None
     budget_error = ""
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from unittest.mock import MagicMock
 
 import pytest
 from mon_fake_cloudwatch import FakeCloudWatch
@@ -12,9 +13,11 @@ from mon_fixtures import TOPIC
 from bedrock_release.monitoring import (
     AlarmEvaluator,
     AlarmState,
+    AwsClients,
     MonitoringConfig,
     Thresholds,
     alarm_definitions,
+    evaluate_alarms,
     evaluate_definition,
 )
 from bedrock_release.verdict import Verdict
@@ -90,3 +93,13 @@ def test_evidence_is_json_ready(defs) -> None:  # type: ignore[no-untyped-def]
     assert data["state"] == "INSUFFICIENT_DATA"
     assert data["ok"] is False
     assert data["raw"]["definition"]["alarm_name"] == "bedrock-support-local-circuit-open"
+
+
+def test_evaluate_alarms_can_cover_everything_since_the_release_went_live(cfg: MonitoringConfig) -> None:
+    cw = FakeCloudWatch()
+    sns = MagicMock()
+    sns.get_paginator.return_value.paginate.return_value = [{"Topics": []}]
+    clients = AwsClients(cloudwatch=cw, sns=sns, sqs=None, budgets=None, sts=None)
+    results = evaluate_alarms(clients, cfg, end=END, since=END - timedelta(hours=1))
+    assert {r.state for r in results} == {AlarmState.INSUFFICIENT_DATA}
+    assert all(r.window_end - r.window_start >= timedelta(hours=1) for r in results)
