@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import socket
 import sys
 from collections.abc import Iterator
@@ -17,12 +18,13 @@ from typing import Any
 
 import requests
 
+from audit_trail import AuditLog
 from bedrock_release.release_artifact import build
 from sandbox import control
 from sandbox.caddy_config import WEIGHTS_PATH
 from sandbox.paths import SandboxPaths
 from sandbox.secrets_file import read_secrets
-from sandbox.settings import PORT_FIELDS, REPO_ROOT, SandboxSettings
+from sandbox.settings import FLAGS, PORT_FIELDS, REPO_ROOT, SandboxSettings
 
 BASELINE, RELEASE = "1.0.0", "1.1.0"
 
@@ -76,20 +78,83 @@ def settings_for(root: Path) -> SandboxSettings:
     return SandboxSettings(runtime_dir=root / "rt", releases_dir=releases, start_timeout_s=120, **ports)
 
 
-def deploy_new_release(settings: SandboxSettings, *, extra_env: dict[str, str] | None = None) -> None:
-    """Install the new release on green, activate its components in order, move all traffic to it."""
+#: Canary steps (percent on the new slot), as the pipeline's default.
+CANARY = (5, 25, 50, 100)
+
+
+def deploy_new_release(
+    settings: SandboxSettings, *, extra_env: dict[str, str] | None = None, journal: Path | None = None
+) -> None:
+    """Install the new release on green, activate its components in order, move all traffic to it.
+
+    With ``journal``, record what the pipeline records (docs/contracts.md, "The deploy journal"):
+    the slot's release, each component's activation and health check, each canary step and the
+    split observed at it. This stands in for the pipeline so the suite's phase 2 can be tested.
+    """
+    log = AuditLog(journal) if journal else None
+
+    def note(action: str, data: dict[str, Any]) -> None:
+        if log is not None:
+            log.append(actor="pipeline", action=action, data=data)
+
+    note(
+        "run_started",
+        {
+            "run_id": f"suite-test-{RELEASE}",
+            "release": RELEASE,
+            "previous_release": BASELINE,
+            "environment": "local",
+            "time_scale": 0.05,
+            "operator": "suite-test",
+            "fault": None,
+        },
+    )
+    note("flags_snapshot", {"values": dict.fromkeys(FLAGS, False), "flags_path": settings.flags_path})
     control.set_slot_release("green", RELEASE, extra_env, settings=settings)
+    note("slot_release_set", {"slot": "green", "release": RELEASE, "previous_release": BASELINE})
     token = read_secrets(SandboxPaths.of(settings.runtime_dir).secrets).support_admin_token
     green = settings.url("slot-green")
     with session() as http:
-        order = http.get(f"{green}/version", timeout=10).json()["activation_order"]
-        for name in order:
+        version = http.get(f"{green}/version", timeout=10).json()
+        for name in version["activation_order"]:
             http.post(
                 f"{green}/admin/components/{name}/activate",
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=30,
             ).raise_for_status()
-        http.patch(settings.url("caddy-admin") + WEIGHTS_PATH, json=[0, 100], timeout=5).raise_for_status()
+            component = {"slot": "green", "component": name, "version": version["components"][name]}
+            note("component_activated", component)
+            health = http.get(f"{green}/health/components/{name}", timeout=15).json()
+            note(
+                "component_health_checked",
+                {**component, "healthy": health["healthy"], "detail": health["detail"]},
+            )
+        for share in CANARY:
+            blue, green_w = 100 - share, share
+            divisor = math.gcd(blue, green_w)
+            http.patch(
+                settings.url("caddy-admin") + WEIGHTS_PATH,
+                json=[blue // divisor, green_w // divisor],
+                timeout=5,
+            ).raise_for_status()
+            weights = {"blue": blue, "green": green_w}
+            note("traffic_weights_set", {"weights": weights})
+            if log is not None:
+                counts = {"blue": 0, "green": 0}
+                total = 100 // divisor * 2
+                for _ in range(total):
+                    counts[http.get(f"{settings.url('caddy')}/version", timeout=5).headers["X-Slot"]] += 1
+                observed = 100.0 * counts["green"] / total
+                note(
+                    "traffic_split_observed",
+                    {
+                        "weights": weights,
+                        "counts": counts,
+                        "requests": total,
+                        "errors": 0,
+                        "within_tolerance": abs(observed - share) <= 5,
+                    },
+                )
 
 
 def target_doc(
@@ -123,7 +188,7 @@ def running(root: Path, *, time_scale: float = 0.05) -> Iterator[SuiteSandbox]:
     settings = settings_for(root)
     try:
         control.up(settings)
-        deploy_new_release(settings)
+        deploy_new_release(settings, journal=root / "audit.jsonl")
         yield started(settings, root, time_scale=time_scale)
     finally:
         control.down(settings)
