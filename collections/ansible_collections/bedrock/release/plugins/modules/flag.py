@@ -10,7 +10,7 @@ short_description: Snapshot, set or restore the five hybrid routing flags in SSM
 description:
   - C(state=snapshot) reads every flag (journaled as C(flags_snapshot): the configuration before the deploy).
   - C(state=present) sets one flag to C(value) (C(put_parameter), a no-op when it already holds it;
-    journaled as C(flag_set) with the previous value).
+    journaled as C(flag_set) with the previous value and whether it changed, unchanged flags too).
   - C(state=restored) puts every flag back to C(snapshot) (the full rollback).
   - The backend is always SSM (moto in the sandbox); credentials come from the environment.
 options:
@@ -113,8 +113,18 @@ def main() -> None:
             changes = store.restore(p["snapshot"], check_mode=module.check_mode)
         written = [c for c in changes if c.previous is not c.value]
         if journal and not module.check_mode:
-            for change in written:
-                journal.flag_set(change.flag, change.value, change.previous)
+            # Every flag this call is about is journaled, unchanged ones too: "the flag just activated"
+            # is the one whose monitoring window follows, even if a partial rollback had left it on.
+            for change in changes:
+                journal.record(
+                    "flag_set",
+                    {
+                        "flag": change.flag,
+                        "value": change.value,
+                        "previous": change.previous,
+                        "changed": change.previous is not change.value,
+                    },
+                )
         values = store.snapshot()
     except (FlagStoreError, ValueError) as exc:
         module.fail_json(msg=str(exc))

@@ -71,8 +71,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-rc:
-  description: pytest's exit status (-9 on timeout).
+pytest_rc:
+  description: pytest's exit status (-9 on timeout); not C(rc), which Ansible would read as the task failing.
   returned: always
   type: int
 go:
@@ -136,6 +136,7 @@ def main() -> None:
         module.fail_json(msg=str(exc))
     result = run_step(step, cwd=Path(p["project_dir"]), env={}, timeout_s=p["timeout_s"], python=p["python"])
     data = result.to_dict()
+    data["pytest_rc"] = data.pop("rc")
     journal_of(p["run_dir"]).record(
         "verification_step",
         {

@@ -1,0 +1,152 @@
+"""A private pipeline environment for the playbook tests: runs folder, sandbox ports, artifacts, approvals.
+
+Each environment has its own ``runs/`` (sandbox state, releases, deploy runs, lock) and its own
+ephemeral loopback ports, so the tests run beside other sandboxes on the machine. The verification
+suite is replaced by the stand-in checks of ``standin_suite/`` and the monitoring role by
+``roles/monitoring_standin`` (both selected by inventory variables, as the contract allows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bedrock_release import release_artifact
+from bedrock_release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
+from bedrock_release.journal import read_state
+
+REPO = Path(__file__).resolve().parents[3]
+HERE = Path(__file__).resolve().parent
+PORT_VARS = (
+    "sandbox_caddy_proxy_port",
+    "sandbox_caddy_admin_port",
+    "sandbox_slot_blue_port",
+    "sandbox_slot_green_port",
+    "sandbox_moto_port",
+    "sandbox_emulator_port",
+    "sandbox_mcp_port",
+)
+ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback ports that were free a moment ago."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+@dataclass
+class PipelineEnv:
+    """One private environment: where it lives, its ports, and how to run playbooks in it."""
+
+    root: Path
+    ports: dict[str, int] = field(default_factory=dict)
+    use_standins: bool = True
+
+    @property
+    def runs(self) -> Path:
+        """The environment's runs/ folder."""
+        return self.root / "runs"
+
+    @property
+    def releases(self) -> Path:
+        """Built release artifacts."""
+        return self.runs / "releases"
+
+    def prepare(self, releases: tuple[str, ...] = ("1.0.0", "1.1.0")) -> PipelineEnv:
+        """Pick ports, build artifacts and sign the approvals of every release."""
+        if not self.ports:
+            self.ports = dict(zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True))
+        for release in releases:
+            self.build(release)
+        return self
+
+    def build(self, release: str) -> None:
+        """Build a release artifact from the working tree and sign its four approvals."""
+        release_artifact.build(release, REPO, self.releases)
+        self.sign(release)
+
+    def sign(self, release: str, *, roles: tuple[str, ...] = REQUIRED_ROLES, hours: float = 24) -> None:
+        """Write the four approval records of a release, signed with this environment's keys."""
+        keys = self.runs / "sandbox" / "keys"
+        out = self.releases / release / "evidence" / "approvals"
+        out.mkdir(parents=True, exist_ok=True)
+        now = datetime.now(UTC)
+        for role in roles:
+            private = keys / "private" / f"{role}.key"
+            if not private.exists():
+                _key_path, pub_path = write_keypair(keys / "private", role)
+                (keys / "trusted").mkdir(parents=True, exist_ok=True)
+                pub_path.replace(keys / "trusted" / f"{role}.pub")
+            record = sign_approval(
+                load_private_key(private),
+                role=role,
+                approver=f"{role} approver (pipeline test)",
+                release=release,
+                statement=f"{role} approves {release} for the pipeline test",
+                issued_at=now - timedelta(minutes=1),
+                expires_at=now + timedelta(hours=hours),
+            )
+            (out / f"{role}.json").write_text(json.dumps(record.to_dict(), indent=2), encoding="utf-8")
+
+    def extra_vars(self, **more: Any) -> dict[str, Any]:
+        """The -e variables that make the playbooks use this environment."""
+        values: dict[str, Any] = {"release_runs_dir": str(self.runs), **self.ports}
+        if self.use_standins:
+            values["release_verification_test_paths"] = [str(HERE / "standin_suite" / "checks.py")]
+            values["release_monitoring_role"] = "monitoring_standin"
+        values.update(more)
+        return values
+
+    def playbook(
+        self, playbook: str, *, inventory: str = "inventories/local", timeout: float = 900, **more: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a playbook of the repository in this environment; output kept in the result."""
+        env = {
+            **os.environ,
+            "ANSIBLE_ROLES_PATH": f"{REPO / 'roles'}:{HERE / 'roles'}",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        argv = [ANSIBLE_PLAYBOOK, "-i", inventory, playbook, "-e", json.dumps(self.extra_vars(**more))]
+        started = time.monotonic()
+        proc = subprocess.run(
+            argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        proc.duration_s = time.monotonic() - started  # type: ignore[attr-defined]
+        log = self.root / "playbook-logs"
+        log.mkdir(exist_ok=True)
+        name = f"{time.strftime('%H%M%S')}-{Path(playbook).stem}.log"
+        (log / name).write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
+        return proc
+
+    def latest(self) -> Path:
+        """The run runs/latest points at."""
+        return (self.runs / "latest").resolve()
+
+    def report(self, run_dir: Path | None = None) -> dict[str, Any]:
+        """report.json of a run (default runs/latest)."""
+        return json.loads(((run_dir or self.latest()) / "report.json").read_text(encoding="utf-8"))
+
+    def state(self, run_dir: Path | None = None) -> Any:
+        """The folded journal of a run (default runs/latest)."""
+        return read_state(run_dir or self.latest())
+
+    def sandbox_down(self) -> None:
+        """Stop this environment's sandbox (nothing running is fine)."""
+        env = {**os.environ, "SANDBOX_RUNTIME_DIR": str(self.runs / "sandbox")}
+        argv = [sys.executable, "-m", "sandbox", "down", "--json"]
+        subprocess.run(argv, cwd=REPO, env=env, check=False, capture_output=True)
