@@ -1,0 +1,192 @@
+"""The locust results parser: valid files round-trip; damage is a LoadResultsError naming the file."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bedrock_release.load_results import ALL, SCHEMA, LoadResultsError, load_results, parse_results
+
+KINDS = ("generation", "cached", "emergency", "critical", "routine")
+
+
+def results_doc(
+    per_second: dict[str, list[tuple[int, int, list[int]]]], *, windows: int = 0
+) -> dict[str, Any]:
+    """A results document from per-second (requests, failures, response times ms) per kind."""
+    seconds = max((len(v) for v in per_second.values()), default=0)
+    kinds: dict[str, dict[str, Any]] = {}
+    series = [{"t": 0.0, "counts": {}}]
+    cumulative: dict[str, list[int]] = {}
+    snapshots: list[dict[str, Any]] = [{"t": 0.0, "kinds": {}}]
+    for second in range(seconds):
+        for kind, rows in per_second.items():
+            if second >= len(rows):
+                continue
+            requests, failures, times = rows[second]
+            entry = kinds.setdefault(
+                kind, {"requests": 0, "failures": 0, "no_response_time": 0, "response_times": {}}
+            )
+            entry["requests"] += requests
+            entry["failures"] += failures
+            for ms in times:
+                entry["response_times"][str(ms)] = entry["response_times"].get(str(ms), 0) + 1
+            counts = cumulative.setdefault(kind, [0, 0])
+            counts[0] += requests
+            counts[1] += failures
+        series.append({"t": float(second + 1), "counts": {k: list(v) for k, v in cumulative.items()}})
+        if (windows and (second + 1) % windows == 0) or second + 1 == seconds:
+            snapshots.append({"t": float(second + 1), "kinds": copy.deepcopy(kinds)})
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "host": "http://127.0.0.1:1",
+        "verification": True,
+        "run_tag": "t",
+        "started_at": 1_700_000_000.0,
+        "duration_s": float(seconds),
+        "kinds": kinds,
+        "series": series,
+    }
+    if windows:
+        doc["window_s"] = windows
+        doc["windows"] = snapshots
+    return doc
+
+
+def second(requests: int, failures: int, ms: int = 20) -> tuple[int, int, list[int]]:
+    return requests, failures, [ms] * requests
+
+
+@pytest.fixture
+def valid() -> dict[str, Any]:
+    return results_doc({"generation": [second(10, 0, 100)] * 5, "cached": [second(20, 1, 9)] * 5})
+
+
+def write(tmp_path: Path, data: Any) -> Path:
+    path = tmp_path / "results.json"
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_valid_results_parse_with_totals_series_and_histograms(tmp_path: Path, valid: dict[str, Any]) -> None:
+    results = load_results(write(tmp_path, valid))
+    assert results.requests == 150
+    assert results.failures == 5
+    assert results.kind("generation").histogram().total == 50
+    assert results.series_of(ALL)[-1].requests == 150
+    assert results.series_of("cached")[-1].failures == 5
+    assert results.series_of("emergency")[-1].requests == 0  # a kind that never ran is zeros
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("{not json", "corrupt: not JSON"),
+        ('["a list"]', "expected a JSON object"),
+        ('{"schema": "other@1"}', "wrong schema"),
+    ],
+)
+def test_empty_corrupt_or_foreign_files_are_named(tmp_path: Path, content: str, problem: str) -> None:
+    path = write(tmp_path, content)
+    with pytest.raises(LoadResultsError) as caught:
+        load_results(path)
+    assert str(path) in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_a_missing_file_says_locust_wrote_nothing(tmp_path: Path) -> None:
+    with pytest.raises(LoadResultsError, match="missing: locust wrote no results"):
+        load_results(tmp_path / "nope.json")
+
+
+def _mutate(doc: dict[str, Any], how: str) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    if how == "failures above requests":
+        doc["kinds"]["generation"]["failures"] = 999
+    elif how == "histogram disagrees":
+        doc["kinds"]["generation"]["response_times"]["100"] += 1
+    elif how == "series decreases":
+        doc["series"][2]["counts"]["generation"] = [0, 0]
+    elif how == "series ends elsewhere":
+        doc["series"][-1]["counts"]["generation"][0] += 1
+    elif how == "series does not start at zero":
+        doc["series"][0]["t"] = 1.5
+    elif how == "time goes back":
+        doc["series"][3]["t"] = 0.5
+    elif how == "NaN duration":
+        doc["duration_s"] = math.nan
+    elif how == "negative count":
+        doc["kinds"]["cached"]["requests"] = -1
+    elif how == "unknown kind in series":
+        doc["series"][1]["counts"]["ghost"] = [1, 0]
+    elif how == "reserved kind":
+        doc["kinds"][ALL] = doc["kinds"]["cached"]
+    return doc
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "failures above requests",
+        "histogram disagrees",
+        "series decreases",
+        "series ends elsewhere",
+        "series does not start at zero",
+        "time goes back",
+        "NaN duration",
+        "negative count",
+        "unknown kind in series",
+        "reserved kind",
+    ],
+)
+def test_inconsistent_results_are_refused(valid: dict[str, Any], how: str) -> None:
+    with pytest.raises(LoadResultsError) as caught:
+        parse_results(_mutate(valid, how), path="r.json")
+    assert str(caught.value).startswith("locust results r.json: ")
+
+
+rows = st.lists(
+    st.tuples(st.integers(0, 40), st.integers(0, 40), st.integers(1, 3000)).map(
+        lambda r: (r[0], min(r[1], r[0]), [r[2]] * r[0])
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(st.sampled_from(KINDS), rows, min_size=1, max_size=5), st.integers(0, 4))
+def test_any_consistent_run_round_trips(per_second: dict[str, Any], window: int) -> None:
+    doc = results_doc(per_second, windows=window)
+    results = parse_results(json.loads(json.dumps(doc)), path="r.json")
+    for kind, entries in per_second.items():
+        assert results.kinds[kind].requests == sum(r[0] for r in entries)
+        assert results.series_of(kind)[-1].failures == sum(r[1] for r in entries)
+    if window:
+        assert sum(w.kinds[k].requests for w in results.windows for k in w.kinds) == results.requests
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=20,
+    ),
+    st.sampled_from(["kinds", "series", "duration_s", "host", "verification", "started_at", "windows"]),
+)
+def test_garbage_anywhere_is_a_load_results_error_never_a_crash(garbage: Any, key: str) -> None:
+    doc = results_doc({"generation": [second(3, 0)] * 3}, windows=1)
+    doc[key] = garbage
+    with contextlib.suppress(LoadResultsError):
+        parse_results(doc, path="r.json")
