@@ -10,8 +10,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RELEASE ?= 1.1.0
 FAULT ?=
+RESUME ?=
+TIER ?= full
+RUN ?=
+PLAYBOOK := $(BIN)/ansible-playbook
+EVIDENCE := runs/releases/$(RELEASE)/evidence
 
-.PHONY: help setup deploy test lint sandbox-up sandbox-down clean chromium
+.PHONY: help setup deploy drill rollback test lint sandbox-up sandbox-down clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,6 +32,22 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 setup: $(STAMP) node_modules/.installed  ## create the virtual environment and install everything
+
+deploy: setup  ## the seven phases on the sandbox: RELEASE=x.y.z [FAULT=<drill>] [RESUME=<run-id>]
+	@test -f runs/releases/$(RELEASE)/manifest.json || $(BIN)/bedrock-release build --release $(RELEASE)
+	@test -f $(EVIDENCE)/staging/summary.json -a -f $(EVIDENCE)/rollback-drill/drill.json \
+		-a -f $(EVIDENCE)/approvals/cto.json || $(PLAYBOOK) playbooks/staging.yml -e release=$(RELEASE)
+	$(BIN)/bedrock-release approvals check --release $(RELEASE) >/dev/null 2>&1 \
+		|| $(BIN)/bedrock-release approvals sign --release $(RELEASE)
+	$(PLAYBOOK) deploy.yml -e release=$(RELEASE) $(if $(FAULT),-e sandbox_fault=$(FAULT)) \
+		$(if $(RESUME),-e resume_run=$(RESUME))
+
+drill: setup  ## the staging rollback drill of RELEASE again (three tiers on a stand-in; rewrites the drill record)
+	@test -f runs/releases/$(RELEASE)/manifest.json || $(BIN)/bedrock-release build --release $(RELEASE)
+	$(PLAYBOOK) playbooks/staging.yml -e release=$(RELEASE) -e staging_redo_drill=true
+
+rollback: setup  ## a rollback by hand: TIER=immediate|partial|full [RUN=<run-id>] (default runs/latest)
+	$(PLAYBOOK) playbooks/rollback_$(TIER).yml $(if $(RUN),-e run_id=$(RUN))
 
 sandbox-up: $(STAMP)  ## start the sandbox (idempotent)
 	$(BIN)/python -m sandbox up

@@ -22,8 +22,9 @@ def caddy_config(settings: SandboxSettings, weights: tuple[int, int] = INITIAL_W
     return {
         "admin": {
             "listen": f"{LOOPBACK}:{settings.caddy_admin_port}",
-            # Weight PATCHes are runtime state: never autosave them into a config Caddy reloads later.
-            "config": {"persist": False},
+            # Autosave every change (weight PATCHes included) so a restarted Caddy resumes them (--resume);
+            # the autosave lives in the runtime folder and a cold `up` deletes it.
+            "config": {"persist": True},
         },
         "storage": {"module": "file_system", "root": str(paths.caddy_home / "data")},
         "logging": {"logs": {"default": {"level": "WARN"}}},

@@ -172,6 +172,8 @@ def _cold_up(
     warnings: list[str] = []
     state = SandboxState(settings, {slot: _baseline_slot(settings, paths, slot, warnings) for slot in SLOTS})
     paths.caddy_json.write_text(json.dumps(caddy_config(settings), indent=2), encoding="utf-8")
+    # A cold start begins from caddy.json (ports may differ); only restarts resume the autosave.
+    (paths.caddy_home / "config" / "caddy" / "autosave.json").unlink(missing_ok=True)
     _write_programs(state, paths)
     save_state(paths.state, state)
     try:

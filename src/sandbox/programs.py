@@ -163,7 +163,9 @@ def program_specs(settings: SandboxSettings, slots: Mapping[str, SlotRelease]) -
             secrets_file=str(paths.secrets),
         ),
         "caddy": ProgramSpec(
-            argv=(str(settings.caddy_bin), "run", "--config", str(paths.caddy_json)),
+            # --resume: a Caddy restarted by supervisord comes back with the weights the pipeline set last
+            # (its autosave), not caddy.json's [100, 0]; a cold `up` removes the autosave first.
+            argv=(str(settings.caddy_bin), "run", "--config", str(paths.caddy_json), "--resume"),
             env=base_env(settings)
             | {
                 # Caddy's autosave and certificate storage stay inside the runtime folder.

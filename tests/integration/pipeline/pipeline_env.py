@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +54,7 @@ class PipelineEnv:
 
     root: Path
     ports: dict[str, int] = field(default_factory=dict)
+    staging_ports: dict[str, int] = field(default_factory=dict)
     use_standins: bool = True
 
     @property
@@ -65,13 +67,41 @@ class PipelineEnv:
         """Built release artifacts."""
         return self.runs / "releases"
 
+    @property
+    def inventory(self) -> Path:
+        """The environment's private copy of inventories/local."""
+        return self.root / "inventory"
+
     def prepare(self, releases: tuple[str, ...] = ("1.0.0", "1.1.0")) -> PipelineEnv:
-        """Pick ports, build artifacts and sign the approvals of every release."""
+        """Pick ports, write the private inventory, build artifacts and sign every release's approvals."""
         if not self.ports:
-            self.ports = dict(zip(PORT_VARS, free_ports(len(PORT_VARS)), strict=True))
+            ports = free_ports(2 * len(PORT_VARS))
+            self.ports = dict(zip(PORT_VARS, ports[: len(PORT_VARS)], strict=True))
+            names = [name.removeprefix("sandbox_").removesuffix("_port") for name in PORT_VARS]
+            self.staging_ports = dict(zip(names, ports[len(PORT_VARS) :], strict=True))
+        self.write_inventory()
         for release in releases:
             self.build(release)
         return self
+
+    def write_inventory(self) -> None:
+        """Copy inventories/local and override, in a last-loaded file, where this environment lives."""
+        shutil.rmtree(self.inventory, ignore_errors=True)
+        shutil.copytree(REPO / "inventories" / "local", self.inventory)
+        private: dict[str, Any] = {
+            "release_project_dir": str(REPO),
+            "release_runs_dir": str(self.runs),
+            "release_releases_dir": str(self.releases),
+            "release_keys_dir": str(self.runs / "sandbox" / "keys"),
+            "release_staging_runs_dir": str(self.root / "staging"),
+            "release_staging_ports": self.staging_ports,
+            **self.ports,
+        }
+        if self.use_standins:
+            private["release_verification_test_paths"] = [str(HERE / "standin_suite" / "checks.py")]
+            private["release_monitoring_role"] = "monitoring_standin"
+        target = self.inventory / "group_vars" / "all" / "zz_private.yml"
+        target.write_text("---\n" + json.dumps(private, indent=2) + "\n", encoding="utf-8")
 
     def build(self, release: str) -> None:
         """Build a release artifact from the working tree and sign its four approvals."""
@@ -101,17 +131,8 @@ class PipelineEnv:
             )
             (out / f"{role}.json").write_text(json.dumps(record.to_dict(), indent=2), encoding="utf-8")
 
-    def extra_vars(self, **more: Any) -> dict[str, Any]:
-        """The -e variables that make the playbooks use this environment."""
-        values: dict[str, Any] = {"release_runs_dir": str(self.runs), **self.ports}
-        if self.use_standins:
-            values["release_verification_test_paths"] = [str(HERE / "standin_suite" / "checks.py")]
-            values["release_monitoring_role"] = "monitoring_standin"
-        values.update(more)
-        return values
-
     def playbook(
-        self, playbook: str, *, inventory: str = "inventories/local", timeout: float = 900, **more: Any
+        self, playbook: str, *, inventory: str | None = None, timeout: float = 900, **extra: Any
     ) -> subprocess.CompletedProcess[str]:
         """Run a playbook of the repository in this environment; output kept in the result."""
         env = {
@@ -121,7 +142,9 @@ class PipelineEnv:
             "ANSIBLE_NOCOLOR": "1",
             "PYTHONUNBUFFERED": "1",
         }
-        argv = [ANSIBLE_PLAYBOOK, "-i", inventory, playbook, "-e", json.dumps(self.extra_vars(**more))]
+        argv = [ANSIBLE_PLAYBOOK, "-i", inventory or str(self.inventory), playbook]
+        if extra:
+            argv += ["-e", json.dumps(extra)]
         started = time.monotonic()
         proc = subprocess.run(
             argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
