@@ -41,7 +41,7 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxSettings]:
 def _weights(settings: SandboxSettings, body: list[int] | None = None) -> list[int]:
     url = f"http://127.0.0.1:{settings.caddy_admin_port}{WEIGHTS_PATH}"
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback
+    request = urllib.request.Request(
         url, data=data, method="PATCH" if body else "GET", headers={"Content-Type": "application/json"}
     )
     with _OPENER.open(request, timeout=5) as response:
