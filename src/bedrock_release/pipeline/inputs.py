@@ -167,12 +167,17 @@ KINDS: Mapping[str, Callable[[Any, str], Any]] = {
 def validate(
     inputs: Mapping[str, Mapping[str, Any]],
 ) -> tuple[dict[str, Any], list[InvalidValueError]]:
-    """Validate ``{variable: {value, kind, choices?}}``; return normalised values and every error."""
+    """Validate ``{variable: {value, kind | choices, optional?}}``; return normalised values and every error.
+
+    ``optional`` skips a variable whose value is None (not set by the inventory).
+    """
     good: dict[str, Any] = {}
     errors: list[InvalidValueError] = []
     for variable, spec in inputs.items():
         kind = spec.get("kind", "text")
         value = spec.get("value")
+        if value is None and spec.get("optional"):
+            continue  # an input the inventory does not set: the role's own default applies
         choices: Sequence[Any] | None = spec.get("choices")
         try:
             if choices is not None:
