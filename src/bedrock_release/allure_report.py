@@ -104,10 +104,19 @@ def generate_html(
     out_dir.mkdir(parents=True, exist_ok=True)
     history.parent.mkdir(parents=True, exist_ok=True)
     command = [
-        str(allure_bin), "awesome", str(results_dir.resolve()), "--output", str(out_dir.resolve()),
-        "--single-file", "--history-path", str(history.resolve()), "--report-name", name,
-        "--group-by", _GROUP_BY,
-    ]  # fmt: skip
+        str(allure_bin),
+        "awesome",
+        str(results_dir.resolve()),
+        "--output",
+        str(out_dir.resolve()),
+        "--single-file",
+        "--history-path",
+        str(history.resolve()),
+        "--report-name",
+        name,
+        "--group-by",
+        _GROUP_BY,
+    ]
     env = {**os.environ, "NO_PROXY": "*", "DO_NOT_TRACK": "1", "CI": os.environ.get("CI", "")}
     try:
         done = subprocess.run(  # noqa: S603 - the pinned local CLI

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from suite_sandbox import SuiteSandbox, running
-
-from sandbox.settings import REPO_ROOT
-
-#: Wall-clock seconds of each phase's suite run against the sandbox, collected for the closing note.
-RUNTIMES = REPO_ROOT / "runs" / "test" / "suite-runtimes.json"
-
-
-def record_runtime(name: str, seconds: float, outcomes: dict[str, str]) -> None:
-    """Append a phase's measured runtime to runs/test/suite-runtimes.json."""
-    RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
-    data[name] = {"seconds": round(seconds, 1), "outcomes": outcomes}
-    RUNTIMES.write_text(json.dumps(data, indent=2))
 
 
 @pytest.fixture(scope="module")

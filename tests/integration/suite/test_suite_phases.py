@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import record_runtime
 from report_browser import rendered_tree
 from suite_runner import SuiteRun, run_suite
+from suite_runtimes import record_runtime
 from suite_sandbox import SuiteSandbox, session
 
 from bedrock_release import monitoring as mon

@@ -13,8 +13,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from conftest import record_runtime
 from suite_runner import SuiteRun, run_suite
+from suite_runtimes import record_runtime
 from suite_sandbox import RELEASE, SuiteSandbox, deploy_new_release, session
 
 from audit_trail import read, verify
