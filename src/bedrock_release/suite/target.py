@@ -369,12 +369,14 @@ def target_from_inventory(
     if not inventory_dir.is_dir():
         known = sorted(p.name for p in (repo_root / "inventories").glob("*") if p.is_dir())
         raise TargetError(source, f"no such inventory; known: {', '.join(known) or 'none'}")
-    values = _group_vars(inventory_dir)
-    unresolved = sorted(k for k, v in values.items() if isinstance(v, str) and "{{" in v)
+    raw = _group_vars(inventory_dir)
+    unresolved = sorted(k for k, v in raw.items() if isinstance(v, str) and "{{" in v)
+    # Templated values need Ansible to render them; a run by hand falls back to the defaults.
+    values = {k: v for k, v in raw.items() if k not in unresolved}
     endpoints = values.get("verification_endpoints") or _sandbox_endpoints(values)
     if endpoints is None:
         endpoints = {"traffic": None, "slots": {}, "mcp": None, "bedrock": None, "aws": None}
-    environment = str(values.get("environment_name") or values.get("support_environment") or name)
+    environment = str(values.get("release_environment") or values.get("environment_name") or name)
     if environment not in {"local", "staging", "production"}:
         environment = "local" if values.get("sandbox_caddy_proxy_port") else environment
     active = active_slot or values.get("active_slot") or "blue"
@@ -382,7 +384,11 @@ def target_from_inventory(
     chosen_release = release or values.get("release_version")
     if not chosen_release:
         raise TargetError(source, "no release: pass --release X.Y.Z (or set release_version)")
-    scale = time_scale if time_scale is not None else values.get("time_scale", 1.0)
+    scale = (
+        time_scale
+        if time_scale is not None
+        else values.get("release_time_scale", values.get("time_scale", 1.0))
+    )
     run_id = f"manual-{chosen_release}"
     data = {
         "schema": _SCHEMA,
@@ -405,8 +411,8 @@ def target_from_inventory(
         "trusted_keys_dir": values.get("approvals_trusted_keys_dir"),
     }
     for key in unresolved:
-        if key in {"release_version", "time_scale", "flags_path", "budget_name", "cloudwatch_namespace"}:
-            raise TargetError(source, f"{key} is a template ({values[key]!r}); pass the value explicitly")
+        if key in {"release_version", "flags_path", "budget_name", "cloudwatch_namespace"}:
+            raise TargetError(source, f"{key} is a template ({raw[key]!r}); pass the value explicitly")
     target = parse_target(data, source=source, base_dir=repo_root)
     return replace(target, source=source)
 

@@ -15,6 +15,7 @@ from pytest_bdd import given, parsers, then, when
 
 from bedrock_release import approvals as ap
 from bedrock_release import pre_deployment as pre
+from bedrock_release.pre_deployment.layout import APPROVAL_KINDS
 from bedrock_release.suite.checks import require
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.pre_deployment_context import ROLE_TITLES, EvidenceContext, evidence_context
@@ -145,8 +146,10 @@ def approvals_reference_evidence(
         statement = records[0].statement
         if criterion.strip().casefold() not in statement.casefold():
             problems.append(f"{title}: the statement does not state {criterion!r}: {statement!r}")
-        slug = "-".join(kind.split())
-        if f"evidence: {slug} " not in statement or "sha256:" not in statement:
+        slug, path = APPROVAL_KINDS[role]
+        if not set(slug.split("-")) <= set(kind.casefold().split()):
+            problems.append(f"{title}: rests on {slug} ({path}), not on the {kind}")
+        if f"evidence: {slug} {path} sha256:" not in statement:
             problems.append(f"{title}: the statement does not reference its {kind} by SHA-256: {statement!r}")
         if role not in release_approvals.checked.verdict.approved:
             problems.append(f"{title}: not a valid approval")
