@@ -55,7 +55,9 @@ def choose(
 ) -> RollbackChoice:
     """Return the rollback the plan prescribes for this run's failure (or the tier asked for by hand)."""
     failed = phase or state.failed_phase or state.current_phase or 7
-    flag = failing_flag if failing_flag is not None else (state.last_flag_activated if failed == 5 else None)
+    # The flag switched on last is the suspect of a phase 5 failure, and of a partial rollback run by hand.
+    suspect = state.last_flag_activated if failed == 5 or tier else None
+    flag = failing_flag if failing_flag is not None else suspect
     if tier:
         spec = ROLLBACK_TIERS[RollbackTier(tier)]
         stable = ()
