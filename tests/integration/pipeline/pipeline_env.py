@@ -132,7 +132,13 @@ class PipelineEnv:
             (out / f"{role}.json").write_text(json.dumps(record.to_dict(), indent=2), encoding="utf-8")
 
     def playbook(
-        self, playbook: str, *, inventory: str | None = None, timeout: float = 900, **extra: Any
+        self,
+        playbook: str,
+        *,
+        inventory: str | None = None,
+        timeout: float = 900,
+        args: tuple[str, ...] = (),
+        **extra: Any,
     ) -> subprocess.CompletedProcess[str]:
         """Run a playbook of the repository in this environment; output kept in the result."""
         env = {
@@ -142,7 +148,7 @@ class PipelineEnv:
             "ANSIBLE_NOCOLOR": "1",
             "PYTHONUNBUFFERED": "1",
         }
-        argv = [ANSIBLE_PLAYBOOK, "-i", inventory or str(self.inventory), playbook]
+        argv = [ANSIBLE_PLAYBOOK, "-i", inventory or str(self.inventory), playbook, *args]
         if extra:
             argv += ["-e", json.dumps(extra)]
         started = time.monotonic()
