@@ -229,10 +229,13 @@ class _Series:
         if not _WINDOW_S or self.environment is None or not self.points:
             return
         last = self.points[-1]["t"]
-        if self.windows and self.windows[-1]["t"] >= last:
-            self.windows[-1] = {"t": last, "kinds": _kind_totals(self.environment)}
+        final = {"t": last, "kinds": _kind_totals(self.environment)}
+        # The stop lands a moment after the last boundary: that sliver joins the last window
+        # instead of being a window of its own with too few samples to judge.
+        if len(self.windows) > 1 and last - self.windows[-1]["t"] < _WINDOW_S / 2:
+            self.windows[-1] = final
         else:
-            self.histograms(last)
+            self.windows.append(final)
 
 
 _series = _Series()
