@@ -119,6 +119,58 @@ def test_phase6_production_validation_passes(box: SuiteSandbox, out: Path) -> No
     assert len(run.cases) == 10
 
 
+def _journal(box: SuiteSandbox, action: str, data: dict[str, object]) -> None:
+    from audit_trail import AuditLog  # noqa: PLC0415
+
+    AuditLog(Path(box.target()["journal"])).append(actor="pipeline", action=action, data=data)
+
+
+def _set_flags(box: SuiteSandbox, value: bool) -> None:
+    ssm = aws_client("ssm", box.settings)
+    for flag in FLAGS:
+        ssm.put_parameter(
+            Name=f"{box.settings.flags_path}/{flag}", Value=str(value).lower(), Type="String", Overwrite=True
+        )
+        _journal(box, "flag_set", {"flag": flag, "value": value, "previous": not value})
+    deadline = time.monotonic() + 10
+    with session() as http:
+        while time.monotonic() < deadline:
+            values = http.get(box.endpoints["slots"]["green"] + "/v1/flags", timeout=5).json()["values"]
+            if all(values[f] is value for f in FLAGS):
+                return
+            time.sleep(0.2)
+    raise AssertionError("the flags did not reach the green slot")
+
+
+def test_immediate_rollback_verifies(box: SuiteSandbox, out: Path) -> None:
+    # What the rollback playbook does for the immediate tier, journaled as it journals it.
+    _journal(box, "rollback_started", {"tier": "immediate", "trigger": "suite acceptance test"})
+    _set_flags(box, False)
+    run = _run(box, out, "rollback_immediate", "rollback-immediate")
+    record_runtime("rollback immediate (verification)", run.wall_s, run.outcomes())
+    finished = {"tier": "immediate", "trigger": "suite acceptance test", "duration_s": 1.0, "target_s": 15.0}
+    _journal(box, "rollback_finished", {**finished, "verified": True})
+
+
+def test_full_rollback_verifies(box: SuiteSandbox, out: Path) -> None:
+    # The full tier: flags off first, traffic back to blue, green reverted, configuration restored.
+    from suite_sandbox import BASELINE  # noqa: PLC0415
+
+    from bedrock_release.suite.traffic import WEIGHTS_PATH  # noqa: PLC0415
+    from sandbox import control  # noqa: PLC0415
+
+    _set_flags(box, True)
+    _journal(box, "rollback_started", {"tier": "full", "trigger": "suite acceptance test"})
+    _set_flags(box, False)
+    with session() as http:
+        http.patch(box.endpoints["traffic_admin"] + WEIGHTS_PATH, json=[1, 0], timeout=5).raise_for_status()
+    _journal(box, "traffic_weights_set", {"weights": {"blue": 100, "green": 0}})
+    control.set_slot_release("green", BASELINE, {"SUPPORT_AUTO_ACTIVATE": "true"}, settings=box.settings)
+    _journal(box, "slot_release_set", {"slot": "green", "release": BASELINE, "previous_release": "1.1.0"})
+    run = _run(box, out, "rollback_full", "rollback-full")
+    record_runtime("rollback full (verification)", run.wall_s, run.outcomes())
+
+
 def test_report_shows_every_phase_with_its_gates(box: SuiteSandbox, out: Path, tmp_path: Path) -> None:
     # Everything not run above, once, at a time scale too small to pass: it only has to appear.
     tiny = box.write_target(tmp_path / "target-tiny.json", time_scale=0.002)
