@@ -7,8 +7,12 @@ from typing import Any
 from pytest_bdd import parsers, then
 
 from bedrock_release.suite import gates
-from bedrock_release.suite.evidence import EvidenceRecorder
+from bedrock_release.suite.audit_trails import audits_of
+from bedrock_release.suite.checks import require
+from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
+from bedrock_release.suite.flag_checks import store_flags
 from bedrock_release.suite.measurement import MeasuredSpan
+from bedrock_release.suite.traffic import serving_slots
 
 
 @then(
@@ -44,8 +48,6 @@ def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for future
 @then(parsers.parse("the {component} component of every serving slot is healthy"))
 def component_healthy_everywhere(component: str, target: Any, http: Any, evidence: EvidenceRecorder) -> None:
     """GET /health/components/<name> answers 200 and healthy on every slot that serves traffic."""
-    from bedrock_release.suite.checks import require  # noqa: PLC0415
-    from bedrock_release.suite.traffic import serving_slots  # noqa: PLC0415
 
     found = {}
     for slot in serving_slots(http, target):
@@ -63,9 +65,6 @@ def component_healthy_everywhere(component: str, target: Any, http: Any, evidenc
 @then("the audit trail of every serving slot verifies as an unbroken hash chain")
 def audit_chains_verify(target: Any, http: Any, support_token: str, evidence: EvidenceRecorder) -> None:
     """audit_trail.verify holds for the chain of every slot that serves traffic."""
-    from bedrock_release.suite.audit_trails import audits_of  # noqa: PLC0415
-    from bedrock_release.suite.checks import require  # noqa: PLC0415
-    from bedrock_release.suite.traffic import serving_slots  # noqa: PLC0415
 
     audits = audits_of(http, target, support_token, serving_slots(http, target))
     evidence.data("audit chains", {slot: a.summary() for slot, a in audits.items()})
@@ -78,9 +77,6 @@ def audit_chains_verify(target: Any, http: Any, support_token: str, evidence: Ev
 @then(parsers.parse("all five hybrid routing flags are {state} in the flag store"))
 def flags_in_store(state: str, target: Any, ssm: Any, evidence: EvidenceRecorder) -> None:
     """The five SSM parameters hold the state (a missing parameter is off)."""
-    from bedrock_release.suite.checks import require  # noqa: PLC0415
-    from bedrock_release.suite.evidence import inconclusive  # noqa: PLC0415
-    from bedrock_release.suite.flag_checks import store_flags  # noqa: PLC0415
 
     store = store_flags(ssm, target)
     evidence.data("flag store", {"values": store.values, "detail": store.detail})
