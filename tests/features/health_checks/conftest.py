@@ -348,7 +348,8 @@ def metrics_readable(monitoring: Any, target: Any, evidence: EvidenceRecorder) -
     from bedrock_release import monitoring as mon  # noqa: PLC0415
 
     config, clients = monitoring
-    result = mon.check_metrics_readable(clients.cloudwatch, config.namespace, target.new_slot)
+    since = mon.release_live_since(target.journal, target.new_slot) if target.journal else None
+    result = mon.check_metrics_readable(clients.cloudwatch, config.namespace, target.new_slot, since=since)
     evidence.data("CloudWatch metrics", result.to_dict())
     require(result.ok, result.message())
 

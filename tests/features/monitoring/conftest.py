@@ -29,8 +29,9 @@ def alarm_checks(monitoring: Any) -> dict[str, Any]:
 def dashboard_check(monitoring: Any, target: Any) -> Any:
     """The hybrid routing dashboard against the metrics the new release publishes."""
     config, clients = monitoring
+    since = mon.release_live_since(target.journal, target.new_slot) if target.journal else None
     return mon.verify_dashboard(
-        clients.cloudwatch, config.dashboard_name, config.namespace, slot=target.new_slot
+        clients.cloudwatch, config.dashboard_name, config.namespace, slot=target.new_slot, since=since
     )
 
 
