@@ -183,10 +183,13 @@ class Rollback:
     finished: AuditRecord | None
 
     def elapsed_s(self, now: datetime) -> float:
-        """Return the rollback's duration: as recorded when finished, else from its start until now."""
+        """Return the duration: as recorded when finished, else from the failure (or the start) until now."""
         if self.finished is not None and isinstance(self.finished.data.get("duration_s"), int | float):
             return float(self.finished.data["duration_s"])
-        return (now - parse_ts(self.started.ts)).total_seconds()
+        # The pipeline times a rollback from the failure (rollback_started.failure_at), not its own start.
+        failure_at = self.started.data.get("failure_at")
+        start = parse_ts(str(failure_at)) if isinstance(failure_at, str) else parse_ts(self.started.ts)
+        return (now - start).total_seconds()
 
     def immediate_done_seq(self) -> int | None:
         """Return the seq at which all five flags were off within this rollback, None if never.

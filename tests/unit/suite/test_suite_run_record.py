@@ -127,3 +127,13 @@ def test_a_flag_back_on_before_all_were_off_is_not_an_immediate_rollback(tmp_pat
     assert rollback is not None
     assert rollback.immediate_done_seq() is None
     assert latest_rollback(journal(tmp_path / "x", entries), "full") is None
+
+
+def test_a_rollback_is_timed_from_the_failure_when_the_journal_says_when(tmp_path: Path) -> None:
+    failure = (datetime.now(UTC) - timedelta(minutes=4)).isoformat().replace("+00:00", "Z")
+    records = journal(
+        tmp_path, [("rollback_started", {"tier": "immediate", "trigger": "x", "failure_at": failure})]
+    )
+    rollback = latest_rollback(records, "immediate")
+    assert rollback is not None
+    assert 239 < rollback.elapsed_s(datetime.now(UTC)) < 300
