@@ -60,7 +60,7 @@ lint: $(STAMP)  ## ruff and ansible-lint (production profile)
 	$(BIN)/ruff format --check .
 
 chromium:  ## Debian chromium for the Allure report test (installed only when missing)
-	@test -x /usr/bin/chromium || apt-get install -y chromium
+	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update -q && apt-get install -y chromium)
 
 test: setup chromium  ## run the whole test suite
 	$(BIN)/python -m pytest
