@@ -54,6 +54,9 @@ def _reverse_proxy(settings: SandboxSettings, weights: tuple[int, int]) -> dict[
         # Passive health: a failed connection takes an upstream out for 5 s. Status codes do not count:
         # a slot answering 503 for one unhealthy component must still get traffic.
         "health_checks": {"passive": {"fail_duration": "5s", "max_fails": 1}},
+        # Idle upstream connections close well before the slots' keep-alive (uvicorn, 75 s) does: a
+        # request never lands on a connection the slot is closing (a 502, then 5 s of passive-health 503s).
+        "transport": {"protocol": "http", "keep_alive": {"idle_timeout": "30s"}},
         # Names the upstream that served a response, for slots that do not set X-Slot themselves.
         "headers": {"response": {"set": {"X-Upstream": ["{http.reverse_proxy.upstream.hostport}"]}}},
     }

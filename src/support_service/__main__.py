@@ -23,7 +23,9 @@ def main() -> int:
         print(f"support_service: invalid configuration:\n{exc}", file=sys.stderr)
         return 2
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, access_log=False, log_level="info")
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_keep_alive=75
+    )
     return 0
 
 
