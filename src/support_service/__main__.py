@@ -11,6 +11,9 @@ from pydantic import ValidationError
 from support_service.app import create_app
 from support_service.settings import Settings
 
+#: Idle keep-alive of a slot; the proxy in front must drop idle connections sooner (Caddy: 30 s).
+SLOT_KEEP_ALIVE_S = 75
+
 
 def main() -> int:
     """Start the service; exit 2 with the problems when the configuration is invalid."""
@@ -24,7 +27,12 @@ def main() -> int:
         return 2
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, access_log=False, log_level="info", timeout_keep_alive=75
+        app,
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="info",
+        timeout_keep_alive=SLOT_KEEP_ALIVE_S,
     )
     return 0
 

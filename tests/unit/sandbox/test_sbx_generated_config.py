@@ -12,6 +12,7 @@ from sandbox.caddy_config import INITIAL_WEIGHTS, WEIGHTS_PATH, caddy_config
 from sandbox.programs import SlotRelease, program_specs
 from sandbox.settings import PROGRAMS, SandboxSettings
 from sandbox.supervisor_config import supervisord_conf
+from support_service.__main__ import SLOT_KEEP_ALIVE_S
 
 CONTRACT_SLOT_ENV = {
     "SUPPORT_SLOT",
@@ -127,3 +128,8 @@ def test_caddy_config_listens_on_loopback_with_initial_weights(settings: Sandbox
     for key in WEIGHTS_PATH.split("/")[3:]:
         node = node[key]
     assert node == [100, 0]
+
+
+def test_caddy_drops_idle_upstream_connections_before_the_slot_does(settings: SandboxSettings) -> None:
+    idle = _by_id(caddy_config(settings), "slots")["transport"]["keep_alive"]["idle_timeout"]
+    assert int(idle.removesuffix("s")) < SLOT_KEEP_ALIVE_S
