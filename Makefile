@@ -58,6 +58,7 @@ sandbox-down: $(STAMP)  ## stop the sandbox
 lint: $(STAMP)  ## ruff and ansible-lint (production profile)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/ansible-lint --profile production
 
 chromium:  ## Debian chromium for the Allure report test (installed only when missing)
 	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update -q && apt-get install -y chromium)
