@@ -17,7 +17,11 @@ from bedrock_release import release_artifact
 __all__ = ["main"]
 
 #: Modules that provide ``register(subparsers)`` for their command groups.
-_GROUPS = ("bedrock_release.pre_deployment.commands", "bedrock_release.pipeline.commands")
+_GROUPS = (
+    "bedrock_release.pre_deployment.commands",
+    "bedrock_release.pipeline.commands",
+    "bedrock_release.report_commands",
+)
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
