@@ -16,7 +16,7 @@ RUN ?=
 PLAYBOOK := $(BIN)/ansible-playbook
 EVIDENCE := runs/releases/$(RELEASE)/evidence
 
-.PHONY: help setup deploy drill rollback test lint sandbox-up sandbox-down clean chromium
+.PHONY: help setup deploy drill rollback watch test lint sandbox-up sandbox-down clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ drill: setup  ## the staging rollback drill of RELEASE again (three tiers on a s
 
 rollback: setup  ## a rollback by hand: TIER=immediate|partial|full [RUN=<run-id>] (default runs/latest)
 	$(PLAYBOOK) playbooks/rollback_$(TIER).yml $(if $(RUN),-e run_id=$(RUN))
+
+watch: setup  ## post-deployment watch of runs/latest (or RUN=<run-id>): SLO gates per window, rollback on a breach
+	$(PLAYBOOK) playbooks/watch.yml $(if $(RUN),-e run_id=$(RUN))
 
 sandbox-up: $(STAMP)  ## start the sandbox (idempotent)
 	$(BIN)/python -m sandbox up
