@@ -67,6 +67,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "rollback_started": ("tier", "trigger"),
         "rollback_step": ("tier", "step", "status"),
         "rollback_finished": ("tier", "trigger", "duration_s", "target_s", "verified"),
+        "oncall_paged": ("to", "reason", "delivered"),
     }
 )
 

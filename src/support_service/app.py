@@ -15,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from support_service import admin
 from support_service.components import UnknownComponentError
+from support_service.crash import CrashUnderTrafficMiddleware
 from support_service.http_common import ApiError, SlotHeadersMiddleware, read_bounded_body, token_matches
 from support_service.schemas import RequestRejectedError, parse_operation
 from support_service.service import SupportService, build_service
@@ -54,6 +55,8 @@ def create_app(settings: Settings | None = None, *, service: SupportService | No
     )
     app.state.service = svc
     app.add_middleware(SlotHeadersMiddleware, slot=svc.settings.slot, release=svc.settings.release)
+    if svc.faults.crash_after_proxied:
+        app.add_middleware(CrashUnderTrafficMiddleware, after=svc.faults.crash_after_proxied)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.include_router(admin.router)

@@ -7,7 +7,10 @@ Keys (any combination):
 - ``{"error_rate_when_flag": {"flag": "ENABLE_...", "rate": 0.03}}``: that share of operations fail
   with HTTP 500 while the flag is effectively on (also in the verification context);
 - ``{"fallback_broken": true}``: the Bedrock -> MCP fallback raises instead of falling back;
-- ``{"errors_under_load": {"rate": 0.05}}``: health passes, that share of operations fail with HTTP 500.
+- ``{"errors_under_load": {"rate": 0.05}}``: health passes, that share of operations fail with HTTP 500;
+- ``{"crash_under_traffic": {"after": 20}}``: health passes, the process exits hard (``os._exit``) once it
+  has answered that many requests that came through the load balancer (``X-Forwarded-For``), as a
+  release that crashes under real traffic does; supervisord restarts it with the same defect.
 """
 
 from __future__ import annotations
@@ -21,7 +24,13 @@ from support_service.flags import FLAG_NAMES, FlagSnapshot
 
 __all__ = ["DrillFaults", "parse_faults"]
 
-_KEYS = {"unhealthy_component", "error_rate_when_flag", "fallback_broken", "errors_under_load"}
+_KEYS = {
+    "unhealthy_component",
+    "error_rate_when_flag",
+    "fallback_broken",
+    "errors_under_load",
+    "crash_under_traffic",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class DrillFaults:
     error_flag_rate: float = 0.0
     fallback_broken: bool = False
     load_error_rate: float = 0.0
+    crash_after_proxied: int = 0
 
     @property
     def active(self) -> bool:
@@ -58,6 +68,8 @@ class DrillFaults:
             out["fallback_broken"] = True
         if self.load_error_rate:
             out["errors_under_load"] = {"rate": self.load_error_rate}
+        if self.crash_after_proxied:
+            out["crash_under_traffic"] = {"after": self.crash_after_proxied}
         return out
 
 
@@ -98,10 +110,18 @@ def parse_faults(raw: str | None) -> DrillFaults:
         if not isinstance(spec, dict):
             raise ValueError("errors_under_load must be an object with a rate")
         load_rate = _rate(spec.get("rate"), "errors_under_load.rate")
+    crash_after = 0
+    if "crash_under_traffic" in data:
+        spec = data["crash_under_traffic"]
+        after = spec.get("after") if isinstance(spec, dict) else None
+        if isinstance(after, bool) or not isinstance(after, int) or after < 1:
+            raise ValueError("crash_under_traffic must be an object with after = a whole number >= 1")
+        crash_after = after
     return DrillFaults(
         unhealthy_component=component,
         error_flag=flag,
         error_flag_rate=flag_rate,
         fallback_broken=fallback,
         load_error_rate=load_rate,
+        crash_after_proxied=crash_after,
     )

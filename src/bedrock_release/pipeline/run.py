@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from audit_trail import AuditLog
+from audit_trail import AuditLog, quarantine_partial_tail
 from bedrock_release import release_artifact
 from bedrock_release.journal import JOURNAL_NAME, Journal, RunState, read_state
 from bedrock_release.lock import DeployLock, LockHeldError, LockStatus
@@ -276,6 +276,9 @@ def take_lock(paths: RunPaths, *, purpose: str, operator: str, pid: int | None =
     lock held by a live process, or by another run, is refused. Returns (ok, message).
     """
     lock = DeployLock(paths.lock)
+    # A deploy killed in the middle of a journal write leaves a line without its newline: that record
+    # was never committed; it is moved aside (and the move audited) so the chain continues intact.
+    quarantine_partial_tail(paths.journal, actor=f"operator:{operator}")
     journal = Journal(paths.journal)
     status = lock.status()
     if status.held:
@@ -318,6 +321,8 @@ def release_lock(paths: RunPaths) -> bool:
 
 def _resume(req: StartRequest) -> StartResult:
     paths = RunPaths(req.runs_dir, req.resume_run)
+    if paths.journal.exists():
+        quarantine_partial_tail(paths.journal, actor=f"operator:{req.operator or operator_name()}")
     if not paths.journal.exists():
         known = ", ".join(r for r, _ in find_interrupted(req.runs_dir)) or "none"
         raise RunError(

@@ -13,8 +13,11 @@ description:
   - C(state=planned) returns the drill and whether it strikes C(phase), with the slot environment
     of a release defect.
   - C(state=present) sets an environment fault (Bedrock emulator or MCP server admin API, token from
-    C(EMULATOR_ADMIN_TOKEN) in the environment) and journals C(drill_fault) C(injected).
-  - C(state=absent) clears the faults this run injected and journals C(cleared); a no-op when none.
+    C(EMULATOR_ADMIN_TOKEN) in the environment; a sandbox program stopped or frozen; Caddy's admin API
+    refusing changes) that strikes C(phase), or with C(at=rollback) the drill's rollback fault, and
+    journals C(drill_fault) C(injected) with the facts needed to clear it.
+  - C(state=absent) clears every environment fault this run injected and has not cleared, and journals
+    C(cleared) for each; a no-op when none.
 options:
   state:
     description: What to do.
@@ -37,6 +40,18 @@ options:
     description: MCP server base URL (without C(/mcp)).
     type: str
     default: ""
+  runtime_dir:
+    description: Sandbox runtime folder (supervisord socket) for process faults.
+    type: path
+  caddy_admin_url:
+    description: Caddy admin API base URL.
+    type: str
+    default: ""
+  at:
+    description: Inject the fault that strikes the phase, or the one that strikes the rollback.
+    type: str
+    choices: [phase, rollback]
+    default: phase
   run_dir:
     description: The run folder.
     type: path
@@ -70,13 +85,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bedrock.release.plugins.module_utils.release_common import (
-    journal_of,
-    require_library,
-)
+from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
-    from bedrock_release.journal import read_state
     from bedrock_release.pipeline import drills
 except ImportError:
     drills = None
@@ -90,6 +101,9 @@ def main() -> None:
             "phase": {"type": "int", "default": 0},
             "emulator_url": {"type": "str", "default": ""},
             "mcp_admin_url": {"type": "str", "default": ""},
+            "runtime_dir": {"type": "path"},
+            "caddy_admin_url": {"type": "str", "default": ""},
+            "at": {"type": "str", "choices": ["phase", "rollback"], "default": "phase"},
             "run_dir": {"type": "path"},
         },
     )
@@ -103,47 +117,26 @@ def main() -> None:
         module.fail_json(msg=str(exc), known=list(drills.CATALOGUE))
     strikes = drill.phase == p["phase"]
     slot_env = drill.injection.slot_env() if strikes else {}
+    result = {"drill": drill.to_dict(), "strikes": strikes, "slot_env": slot_env}
     if p["state"] == "planned":
-        module.exit_json(changed=False, drill=drill.to_dict(), strikes=strikes, slot_env=slot_env)
-    token = os.environ.get("EMULATOR_ADMIN_TOKEN", "")
-    journal = journal_of(p["run_dir"]) if p["run_dir"] else None
+        module.exit_json(changed=False, **result)
+    targets = drills.SandboxTargets(
+        emulator_url=p["emulator_url"],
+        mcp_admin_url=p["mcp_admin_url"],
+        token=os.environ.get("EMULATOR_ADMIN_TOKEN", ""),
+        runtime_dir=p["runtime_dir"] or "",
+        caddy_admin_url=p["caddy_admin_url"],
+    )
     try:
         if p["state"] == "present":
-            if not strikes or drill.injection.kind == "slot_env":
-                module.exit_json(changed=False, drill=drill.to_dict(), strikes=strikes, slot_env=slot_env)
-            answer = drills.apply_environment(
-                drill, emulator_url=p["emulator_url"], mcp_admin_url=p["mcp_admin_url"], token=token
-            )
-            if journal:
-                journal.record(
-                    "drill_fault", {"name": drill.name, "event": "injected", "phase": p["phase"], **answer}
-                )
-            module.exit_json(changed=True, drill=drill.to_dict(), strikes=True, slot_env={}, answer=answer)
-        injected = [
-            d
-            for d in (read_state(p["run_dir"]).drill if p["run_dir"] else ())
-            if d.get("event") == "injected" and d.get("name") == drill.name
-        ]
-        cleared = [
-            d for d in (read_state(p["run_dir"]).drill if p["run_dir"] else ()) if d.get("event") == "cleared"
-        ]
-        if drill.injection.kind == "slot_env" or not injected or len(cleared) >= len(injected):
-            module.exit_json(changed=False, drill=drill.to_dict(), strikes=strikes, slot_env={})
-        rule_ids = tuple(rule for d in injected for rule in d.get("added", []))
-        answer = drills.clear_environment(
-            drill,
-            emulator_url=p["emulator_url"],
-            mcp_admin_url=p["mcp_admin_url"],
-            token=token,
-            rule_ids=rule_ids,
-        )
-        if journal:
-            journal.record(
-                "drill_fault", {"name": drill.name, "event": "cleared", "phase": p["phase"], **answer}
-            )
+            answer = drills.inject(drill, phase=p["phase"], at=p["at"], targets=targets, run_dir=p["run_dir"])
+            module.exit_json(changed=answer is not None, answer=answer, **result)
+        if not p["run_dir"]:
+            module.fail_json(msg="state=absent needs run_dir (the journal says what was injected)")
+        cleared = drills.clear_injected(drill, phase=p["phase"], targets=targets, run_dir=p["run_dir"])
     except drills.DrillError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=True, drill=drill.to_dict(), strikes=strikes, slot_env={}, answer=answer)
+    module.exit_json(changed=bool(cleared), cleared=cleared, **result)
 
 
 if __name__ == "__main__":
