@@ -40,7 +40,10 @@ def page_oncall(
     data: dict[str, Any] = {"to": to, "reason": reason, "channel": "sns", "topic": topic, "delivered": False}
     try:
         sns = client or boto3.client(
-            "sns", region_name=region, config=_CONFIG, **({"endpoint_url": endpoint_url} if endpoint_url else {})
+            "sns",
+            region_name=region,
+            config=_CONFIG,
+            **({"endpoint_url": endpoint_url} if endpoint_url else {}),
         )
         arn = sns.create_topic(Name=topic)["TopicArn"]
         answer = sns.publish(
