@@ -196,16 +196,23 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     watch = commands.add_parser(
         "watch",
-        help="post-deployment watch: re-evaluate the SLO gates each rolling window for the plan's 2 hours",
-        description="Evaluate the SLO gates of features/slo_gates.feature every rolling window (5 minutes x "
-        "the run's time scale) for 2 hours x the time scale, recording every evaluation in the run's "
-        "journal; stop at the first window that does not pass. Exit 0 every window passed, 1 a breach "
-        "(the rollback is the playbook's: playbooks/watch.yml), 2 bad input.",
+        help="post-deployment watch: re-evaluate the SLO gates on a schedule for the plan's 2 hours",
+        description="Evaluate the SLO gates of features/slo_gates.feature every --windows rolling windows "
+        "(5 minutes x the run's time scale each) for 2 hours x the time scale, recording every "
+        "evaluation in the run's journal; stop at the first evaluation that does not pass. "
+        "Exit 0 every evaluation passed, 1 a breach (the rollback is the playbook's: "
+        "playbooks/watch.yml), 2 bad input.",
     )
     watch.add_argument("run", nargs="?", default="latest", help="run folder, run id or 'latest' (default)")
     watch.add_argument("--runs-dir", type=Path, default=_RUNS)
     watch.add_argument(
         "--hours", type=float, default=2.0, help="the plan's watch period in hours (default 2)"
+    )
+    watch.add_argument(
+        "--windows",
+        type=int,
+        default=2,
+        help="rolling windows per evaluation (default 2: enough frequent lookups for the cache gate)",
     )
     watch.add_argument("--json", action="store_true")
     watch.set_defaults(handler=_watch)
