@@ -6,6 +6,8 @@ pytest process). Configured by environment variables the runner sets:
 - ``LOAD_RESULTS``: where the ``quitting`` hook writes the results (JSON, schema in load_results.py);
 - ``LOAD_STAGES``: the load profile, a JSON list of ``{"until_s", "users", "spawn_rate"}`` rows;
 - ``LOAD_RPS_PER_USER``: requests per second of each simulated user;
+- ``LOAD_TARGET_REQUESTS``, ``LOAD_MAX_S``: after the last stage the load holds its users until this
+  many requests were sent (a machine too slow for the planned rate), but never past ``LOAD_MAX_S``;
 - ``LOAD_VERIFICATION``: ``1`` sends ``X-Verification-Token`` (phase 3: the hybrid paths are evaluated
   before customers see them); anything else is customer traffic without the header;
 - ``LOAD_RUN_TAG``: makes the unique queries of this run unique across runs;
@@ -38,6 +40,8 @@ _RPS_PER_USER = float(os.environ.get("LOAD_RPS_PER_USER", "5"))
 _RUN_TAG = os.environ.get("LOAD_RUN_TAG", "adhoc")
 _VERIFICATION = os.environ.get("LOAD_VERIFICATION") == "1"
 _WINDOW_S = float(os.environ.get("LOAD_WINDOW_S") or 0)
+_TARGET_REQUESTS = int(os.environ.get("LOAD_TARGET_REQUESTS") or 0)
+_MAX_S = float(os.environ.get("LOAD_MAX_S") or 0)
 _HEADERS = {"X-Verification-Token": os.environ["SUPPORT_ADMIN_TOKEN"]} if _VERIFICATION else {}
 
 #: The frequent queries: a small set asked again and again (the cache's reason to exist).
@@ -143,16 +147,23 @@ def _stages() -> list[dict[str, float]]:
 
 
 class StagesShape(LoadTestShape):
-    """The load profile as a stages table: each row holds until its end time; then the test stops."""
+    """The load profile as a stages table: each row holds until its end time; then the test stops.
+
+    A load that has not yet sent its planned requests by then holds the last stage until it has, or
+    until ``LOAD_MAX_S``: a slow machine stretches the load instead of starving the gates.
+    """
 
     stages = _stages()
 
     def tick(self) -> tuple[int, float] | None:
-        """Return the (users, spawn rate) of the current stage, None after the last one."""
+        """Return the (users, spawn rate) of the current stage, None once the load is done."""
         run_time = self.get_run_time()
         for stage in self.stages:
             if run_time < stage["until_s"]:
                 return int(stage["users"]), stage["spawn_rate"]
+        last = self.stages[-1]
+        if run_time < _MAX_S and self.runner.stats.total.num_requests < _TARGET_REQUESTS:
+            return int(last["users"]), last["spawn_rate"]
         return None
 
 

@@ -52,6 +52,10 @@ MAX_RPS = 150.0
 _RPS_PER_USER = 5.0
 _RAMP_S = 1.0
 _GRACE_S = 60.0
+#: A load the machine could not deliver at its planned rate goes on until it has sent the planned
+#: number of requests, for at most this multiple of its planned duration (then the gates judge
+#: what there is: too few samples stay inconclusive). It never ends before its planned duration.
+STRETCH_LIMIT = 4.0
 
 
 def rolling_window_s(time_scale: float) -> float:
@@ -91,11 +95,23 @@ class LoadPlan:
             {"until_s": round(self.duration_s, 3), "users": self.users, "spawn_rate": self.users / ramp},
         ]
 
+    @property
+    def planned_requests(self) -> int:
+        """Return the number of requests the plan sends at its rate over its duration."""
+        return math.ceil(self.rate_rps * self.duration_s)
+
+    @property
+    def max_duration_s(self) -> float:
+        """Return how long the load may stretch to deliver its planned requests."""
+        return self.duration_s * STRETCH_LIMIT
+
     def env(self, admin_token: str | None) -> dict[str, str]:
         """Return the locust process's LOAD_* variables."""
         out = {
             "LOAD_RESULTS": str(self.results_path),
             "LOAD_STAGES": json.dumps(self.stages()),
+            "LOAD_TARGET_REQUESTS": str(self.planned_requests),
+            "LOAD_MAX_S": f"{self.max_duration_s:.6g}",
             "LOAD_RPS_PER_USER": f"{self.rate_rps / self.users:.6g}",
             "LOAD_VERIFICATION": "1" if self.verification else "0",
             "LOAD_RUN_TAG": self.run_tag,
@@ -118,6 +134,8 @@ class LoadPlan:
             "users": self.users,
             "verification": self.verification,
             "stages": self.stages(),
+            "planned_requests": self.planned_requests,
+            "max_duration_s": self.max_duration_s,
             "results": str(self.results_path),
         }
 
@@ -229,7 +247,7 @@ def run_load(
         "--loglevel",
         "WARNING",
     ]
-    timeout = plan.duration_s + _GRACE_S
+    timeout = plan.max_duration_s + _GRACE_S
     with log.open("wb") as output:
         try:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and locustfile
@@ -244,7 +262,8 @@ def run_load(
             return LoadRun(
                 plan,
                 None,
-                f"locust did not finish within {timeout:g} s (load {plan.duration_s:g} s); it was stopped",
+                f"locust did not finish within {timeout:g} s (load {plan.duration_s:g} s, "
+                f"at most {plan.max_duration_s:g} s); it was stopped",
                 None,
                 time.monotonic() - started,
                 _tail(log),

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from threading import Thread
 
 import pytest
 
@@ -116,3 +119,52 @@ def test_the_plan_reaches_locust_through_the_environment(tmp_path: Path) -> None
     env = json.loads(Path(str(p.results_path) + ".env").read_text())
     assert env["LOAD_VERIFICATION"] == "0"
     assert json.loads(env["LOAD_STAGES"])[-1]["until_s"] == pytest.approx(0.2)
+
+
+def test_the_plan_tells_locust_how_many_requests_to_deliver_and_how_long_it_may_stretch(
+    tmp_path: Path,
+) -> None:
+    p = plan(tmp_path, duration_s=6)
+    env = p.env(None)
+    assert int(env["LOAD_TARGET_REQUESTS"]) == p.planned_requests == 60
+    assert float(env["LOAD_MAX_S"]) == pytest.approx(6 * load.STRETCH_LIMIT)
+
+
+class _SlowSupport(BaseHTTPRequestHandler):
+    """A support API that answers one request at a time, 50 ms each: at most 20 requests a second."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        time.sleep(0.05)
+        body = b'{"route": "mcp"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+def test_a_load_the_machine_cannot_deliver_at_its_rate_stretches_instead_of_starving_the_gates(
+    tmp_path: Path,
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _SlowSupport)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        slow = LoadPlan(
+            host=f"http://127.0.0.1:{server.server_address[1]}",
+            duration_s=1.0,
+            rate_rps=60,  # 60 planned requests; the server answers at most 20 a second
+            verification=False,
+            results_path=tmp_path / "load.json",
+            purpose="stretch",
+        )
+        run = run_load(slow)
+    finally:
+        server.shutdown()
+    assert run.ok, run.error
+    assert run.results is not None
+    assert run.results.duration_s > 1.5, "the load ended at its planned duration with requests missing"
+    assert run.results.duration_s <= slow.max_duration_s + 1.0
