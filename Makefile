@@ -12,11 +12,12 @@ RELEASE ?= 1.1.0
 FAULT ?=
 RESUME ?=
 TIER ?= full
+QUICK ?=
 RUN ?=
 PLAYBOOK := $(BIN)/ansible-playbook
 EVIDENCE := runs/releases/$(RELEASE)/evidence
 
-.PHONY: help setup deploy drill rollback watch test lint sandbox-up sandbox-down clean chromium
+.PHONY: help setup deploy drill rollback watch bench test lint sandbox-up sandbox-down clean chromium
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +52,9 @@ rollback: setup  ## a rollback by hand: TIER=immediate|partial|full [RUN=<run-id
 
 watch: setup  ## post-deployment watch of runs/latest (or RUN=<run-id>): SLO gates per window, rollback on a breach
 	$(PLAYBOOK) playbooks/watch.yml $(if $(RUN),-e run_id=$(RUN))
+
+bench: setup  ## benchmark in a private sandbox (ephemeral ports): runs/bench/results.json + table [QUICK=1]
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 sandbox-up: $(STAMP)  ## start the sandbox (idempotent)
 	$(BIN)/python -m sandbox up
