@@ -16,6 +16,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,72 +92,94 @@ def run(profile: dict[str, Any], root: Path, quick: bool) -> dict[str, Any]:
         bench.start_sandbox()
         settings = _settings(bench)
         with RssSampler(settings.runtime_dir) as sampler:
-            _log(f"deploy: {profile['deploys']} happy-path deploys (stand-in suite)")
-            deploys = [bench.deploy() for _ in range(profile["deploys"])]
-            walls = [d["wall_s"] for d in deploys]
-            floor = stats.deploy_floor(values, suite_waits=False)
-            results["deploy"] = {
-                "suite": "stand-in (tests/integration/pipeline/standin_suite)",
-                "runs_s": walls,
-                "median_s": stats.median(walls),
-                "floor": floor,
-                "ratio": stats.ratio(stats.median(walls), floor["total_s"]),
-                "plan_floor_with_real_suite": stats.deploy_floor(values, suite_waits=True),
-                "phases_s": deploys[-1]["phases_s"],
-            }
-            last_run = Path(deploys[-1]["run_dir"])
+            _guarded(results, "deploy", lambda: _deploys(bench, profile, values))
+            last_run = Path(results["deploy"].get("last_run_dir") or bench.env.latest())
             _log(f"gate overhead: the real suite, phases {profile['gate_phases']}")
-            results["gate_overhead"] = bench.gate_overhead(last_run, profile["gate_phases"])
+            _guarded(results, "gate_overhead", lambda: bench.gate_overhead(last_run, profile["gate_phases"]))
             _log("flag propagation")
-            results["flag_propagation"] = bench.flag_propagation(
-                profile["flag_samples"], settings.flags_poll_interval_s
+            interval = settings.flags_poll_interval_s
+            _guarded(
+                results, "flag_propagation", lambda: bench.flag_propagation(profile["flag_samples"], interval)
             )
             _log("traffic shift")
-            results["traffic_shift"] = bench.traffic_shift(profile["shift_samples"])
+            _guarded(results, "traffic_shift", lambda: bench.traffic_shift(profile["shift_samples"]))
             _log("service: latency per route, locust through Caddy")
-            token = read_secrets(settings.runtime_dir / "secrets.env").support_admin_token
-            slot = _serving_slot(bench)
-            service_bench.warm_cache(settings, token)
-            cached = service_bench.cached_through_caddy(
-                settings, token, profile["locust_users"], profile["locust_s"]
-            )
-            results["service"] = {
-                "slot": slot,
-                "added_latency_ms": {
-                    "direct": service_bench.direct_route(settings, slot, token, profile["latency_samples"]),
-                    "cache": service_bench.cached_route(settings, slot, token, profile["latency_samples"]),
-                },
-                "cached_through_caddy": cached,
-                "locust_one_core": service_bench.locust_one_core(cached["runs"]),
-            }
+            _guarded(results, "service", lambda: _service(bench, settings, profile))
             results["rollbacks"] = {}
             for tier in ("immediate", "full", "partial"):
-                count = profile[tier]
-                if not count:
-                    results["rollbacks"][tier] = {"skipped": "not in this profile (use the full profile)"}
-                    continue
-                _log(f"rollback {tier}: {count} x drill {DRILLS[tier]}")
-                drills = [bench.drill(DRILLS[tier]) for _ in range(count)]
-                times = [d["duration_s"] for d in drills]
-                target = stats.SANDBOX_TARGETS.get(f"rollback_{tier}_s")
-                results["rollbacks"][tier] = {
-                    "drill": DRILLS[tier],
-                    "runs_s": times,
-                    "median_s": stats.median(times),
-                    "floor_s": stats.rollback_floor(
-                        tier, values, reenabled=REENABLED[tier], suite_waits=False
-                    ),
-                    "plan_target_s": stats.ROLLBACK_PLAN_TARGET_S[tier],
-                    "sandbox_target_s": target,
-                    "verified": all(d["verified"] for d in drills),
-                    "steps_s": drills[-1]["steps"],
-                    "playbook_s": [d["playbook_s"] for d in drills],
-                }
+                _guarded(
+                    results["rollbacks"], tier, lambda tier=tier: _rollbacks(bench, profile, values, tier)
+                )
         results["memory"] = sampler.result()
     finally:
         bench.close()
     results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
     return results
+
+
+def _guarded(into: dict[str, Any], key: str, measure: Callable[[], dict[str, Any]]) -> None:
+    """One measurement; a failure is recorded as skipped with its reason and the bench goes on."""
+    try:
+        into[key] = measure()
+    except Exception as exc:
+        _log(f"  {key} not measured: {exc}")
+        into[key] = {"skipped": f"failed: {str(exc)[:1500]}"}
+
+
+def _deploys(bench: PipelineBench, profile: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    _log(f"deploy: {profile['deploys']} happy-path deploys (stand-in suite)")
+    deploys = [bench.deploy() for _ in range(profile["deploys"])]
+    walls = [d["wall_s"] for d in deploys]
+    floor = stats.deploy_floor(values, suite_waits=False)
+    return {
+        "suite": "stand-in (tests/integration/pipeline/standin_suite)",
+        "runs_s": walls,
+        "median_s": stats.median(walls),
+        "floor": floor,
+        "ratio": stats.ratio(stats.median(walls), floor["total_s"]),
+        "plan_floor_with_real_suite": stats.deploy_floor(values, suite_waits=True),
+        "phases_s": deploys[-1]["phases_s"],
+        "last_run_dir": deploys[-1]["run_dir"],
+    }
+
+
+def _service(bench: PipelineBench, settings: SandboxSettings, profile: dict[str, Any]) -> dict[str, Any]:
+    token = read_secrets(settings.runtime_dir / "secrets.env").support_admin_token
+    slot = _serving_slot(bench)
+    service_bench.warm_cache(settings, token)
+    cached = service_bench.cached_through_caddy(settings, token, profile["locust_users"], profile["locust_s"])
+    samples = profile["latency_samples"]
+    return {
+        "slot": slot,
+        "added_latency_ms": {
+            "direct": service_bench.direct_route(settings, slot, token, samples),
+            "cache": service_bench.cached_route(settings, slot, token, samples),
+        },
+        "cached_through_caddy": cached,
+        "locust_one_core": service_bench.locust_one_core(cached["runs"]),
+    }
+
+
+def _rollbacks(
+    bench: PipelineBench, profile: dict[str, Any], values: dict[str, Any], tier: str
+) -> dict[str, Any]:
+    count = profile[tier]
+    if not count:
+        return {"skipped": "not in this profile (use the full profile)"}
+    _log(f"rollback {tier}: {count} x drill {DRILLS[tier]}")
+    drills = [bench.drill(DRILLS[tier]) for _ in range(count)]
+    times = [d["duration_s"] for d in drills]
+    return {
+        "drill": DRILLS[tier],
+        "runs_s": times,
+        "median_s": stats.median(times),
+        "floor_s": stats.rollback_floor(tier, values, reenabled=REENABLED[tier], suite_waits=False),
+        "plan_target_s": stats.ROLLBACK_PLAN_TARGET_S[tier],
+        "sandbox_target_s": stats.SANDBOX_TARGETS.get(f"rollback_{tier}_s"),
+        "verified": all(d["verified"] for d in drills),
+        "steps_s": drills[-1]["steps"],
+        "playbook_s": [d["playbook_s"] for d in drills],
+    }
 
 
 def _serving_slot(bench: PipelineBench) -> str:
@@ -165,60 +188,90 @@ def _serving_slot(bench: PipelineBench) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    """The short table printed at the end."""
+    """The short table printed at the end (a section that could not be measured says why)."""
     rows: list[tuple[str, str, str]] = []
-    d = results["deploy"]
-    rows.append(
-        (
-            "happy-path deploy (median)",
+
+    def add(label: str, section: Any, render: Callable[[Any], tuple[str, str]]) -> None:
+        if not isinstance(section, dict) or "skipped" in section:
+            reason = section.get("skipped", "?") if isinstance(section, dict) else "missing"
+            rows.append((label, "-", str(reason)[:90]))
+        else:
+            rows.append((label, *render(section)))
+
+    add(
+        "happy-path deploy (median)",
+        results.get("deploy"),
+        lambda d: (
             f"{d['median_s']} s",
-            f"floor {d['floor']['total_s']} s, x{d['ratio']}",
-        )
+            f"floor {d['floor']['total_s']} s -> x{d['ratio']} (runs {d['runs_s']})",
+        ),
     )
-    for tier, r in results["rollbacks"].items():
-        if "skipped" in r:
-            rows.append((f"rollback {tier}", "skipped", r["skipped"]))
-            continue
-        target = f"sandbox target < {r['sandbox_target_s']} s, " if r["sandbox_target_s"] else ""
-        rows.append(
-            (
-                f"rollback {tier} (failure -> verified)",
+    for tier, r in (results.get("rollbacks") or {}).items():
+        add(
+            f"rollback {tier}, failure -> verified",
+            r,
+            lambda r: (
                 f"{r['median_s']} s",
-                f"floor {r['floor_s']} s, {target}plan {r['plan_target_s']:.0f} s",
-            )
+                f"floor {r['floor_s']} s, target < {r['sandbox_target_s']} s, "
+                f"plan {r['plan_target_s']:.0f} s, verified {r['verified']} (runs {r['runs_s']})",
+            ),
         )
-    f = results["flag_propagation"]
-    rows.append(
-        (
-            "flag propagation p50 / p95",
+    add(
+        "flag propagation p50 / p95",
+        results.get("flag_propagation"),
+        lambda f: (
             f"{f['p50_s']} / {f['p95_s']} s",
-            f"poll {f['poll_interval_s']} s: p95 = {f['p95_intervals']} intervals",
-        )
+            f"poll {f['poll_interval_s']} s: p95 = {f['p95_intervals']} polls",
+        ),
     )
-    t = results["traffic_shift"]
-    rows.append(("traffic shift (weights -> split seen)", f"{t['median_s']} s", f"p95 {t['p95_s']} s"))
-    for phase, g in results["gate_overhead"].items():
-        rows.append(
-            (
-                f"suite {phase} without load",
-                f"{g['overhead_s']} s",
-                f"wall {g['wall_s']} s, load {g['load_s']} s, rc {g['rc']}",
-            )
+    add(
+        "traffic shift, weights -> split seen",
+        results.get("traffic_shift"),
+        lambda t: (
+            f"{t['median_s']} s",
+            f"p95 {t['p95_s']} s, one observation {t['observation_median_s']} s",
+        ),
+    )
+    for phase, g in (results.get("gate_overhead") or {}).items():
+        if phase == "skipped":
+            rows.append(("suite overhead", "-", str(g)[:90]))
+            continue
+        add(
+            f"suite {phase} without its load",
+            g,
+            lambda g: (f"{g['overhead_s']} s", f"wall {g['wall_s']} s - load {g['load_s']} s; rc {g['rc']}"),
         )
-    for route, r in results["service"]["added_latency_ms"].items():
-        a = r["added_ms"]
-        rows.append(
-            (f"service-added latency, {route}", f"p95 {a['p95']} ms", f"p50 {a['p50']}, p99 {a['p99']} ms")
+    service = results.get("service") or {}
+    for route, r in (service.get("added_latency_ms") or {}).items():
+        add(
+            f"service-added latency, {route}",
+            r,
+            lambda r: (
+                f"p95 {r['added_ms']['p95']} ms",
+                f"p50 {r['added_ms']['p50']}, p99 {r['added_ms']['p99']} ms",
+            ),
         )
-    c = results["service"]["cached_through_caddy"]
-    rows.append(("cached route through Caddy (locust)", f"{c['max_rps']} req/s", f"at {c['at_users']} users"))
-    o = results["service"]["locust_one_core"]
-    rows.append(("one core of locust", f"{o['rps_per_core']} req/s", f"~{o['users_per_core']} users"))
-    m = results["memory"]
-    rows.append(("peak RSS slot / sandbox", f"{m['slot_peak_rss_mb']} / {m['sandbox_peak_rss_mb']} MiB", ""))
+    add(
+        "cached route via Caddy (locust)",
+        service.get("cached_through_caddy", service or None),
+        lambda c: (f"{c['max_rps']} req/s", f"at {c['at_users']} users"),
+    )
+    add(
+        "one core of locust",
+        service.get("locust_one_core", service or None),
+        lambda o: (
+            f"{o['rps_per_core']} req/s",
+            f"~{o['users_per_core']} users (cpu share {o['cpu_share']})",
+        ),
+    )
+    add(
+        "peak RSS slot / sandbox",
+        results.get("memory"),
+        lambda m: (f"{m['slot_peak_rss_mb']} / {m['sandbox_peak_rss_mb']} MiB", f"{m['samples']} samples"),
+    )
     width = max(len(r[0]) for r in rows) + 2
     vwidth = max(len(r[1]) for r in rows) + 2
-    return "\n".join(f"{a:<{width}}{b:>{vwidth}}   {c}" for a, b, c in rows)  # fmt: skip
+    return "\n".join(f"{a:<{width}}{b:>{vwidth}}   {c}" for a, b, c in rows)
 
 
 def main(argv: list[str] | None = None) -> int:
