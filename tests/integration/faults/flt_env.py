@@ -158,6 +158,10 @@ class FaultEnv(PipelineEnv):
             assert flags["values"] == dict.fromkeys(FLAGS, False), (slot, flags)
             assert flags.get("store") == "ok", (slot, flags)
         assert self.slot_get(old, "/health")["status"] in ("ok", "degraded")
+        for slot in (old, new):
+            assert "drill_faults" not in self.slot_get(slot, "/health"), (
+                f"slot {slot} still runs a drill fault"
+            )
         assert self.emulator_rules() == []
         mcp = _HTTP.get(f"{self.url('sandbox_mcp_port')}/_admin/health", timeout=5).json()
         assert mcp == {"status": "ok", "down": False}

@@ -36,6 +36,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RELEASE = "1.1.0"
 TIMES: dict[str, float] = {}
 RUN: dict[str, Any] = {}
+ASYNC: list[Any] = []  # playbooks started in the background: never left running past the module
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultEnv]:
     try:
         yield fault_env
     finally:
+        for proc in ASYNC:
+            if proc.poll() is None:
+                fault_env.kill_group(proc)
         fault_env.sandbox_down()
         print("\ninterruption wall times (s):", json.dumps(TIMES, indent=1))
 
@@ -76,6 +80,7 @@ def test_second_deploy_is_refused_with_the_owner_and_a_kill_in_phase_2_leaves_a_
     started = time.monotonic()
     with WeightsRecorder(env) as recorder:
         first = env.start_playbook("deploy.yml", release=RELEASE)
+        ASYNC.append(first)
         deadline = time.monotonic() + 300
         while not (env.runs / "latest").exists():
             assert first.poll() is None, "the deploy ended before it started its run"
@@ -102,7 +107,12 @@ def test_second_deploy_is_refused_with_the_owner_and_a_kill_in_phase_2_leaves_a_
         ]
         assert env.latest() == run_dir, "a refused deploy must not move runs/latest"
         killed_at = _kill_when(
-            env, first, run_dir, _green_weight_at_least(25), 600, "deploy until killed in phase 2"
+            env,
+            first,
+            run_dir,
+            _green_weight_at_least(25),
+            timeout=600,
+            name="deploy until killed in phase 2",
         )
     RUN.update(run_dir=run_dir, journal_at_kill_2=killed_at, samples=list(recorder.samples))
     state = env.state(run_dir)
@@ -169,6 +179,7 @@ def test_a_kill_in_phase_5_leaves_known_flags_and_the_rollback_by_hand_restores_
     proc = env.start_playbook(
         "deploy.yml", release=RELEASE, resume_run=run_dir.name, args=("--tags", "phase3,phase4,phase5")
     )
+    ASYNC.append(proc)
 
     def second_flag_on(recs: list[dict[str, Any]]) -> bool:
         return any(
