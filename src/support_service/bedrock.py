@@ -21,6 +21,7 @@ from support_service.compliance import ComplianceValidator, ViolationRule
 from support_service.components import ProbeResult
 
 __all__ = [
+    "GAP_ANALYSIS_PROMPT",
     "SYSTEM_PROMPT",
     "BedrockCallError",
     "BedrockReply",
@@ -32,6 +33,20 @@ SYSTEM_PROMPT = (
     "You are the support assistant of the Bedrock Support service. Answer the {operation} support request "
     "concisely. Placeholders such as [REDACTED_EMAIL] stand for personal data that was removed."
 )
+#: A generation request is an implementation-gap analysis: the answer leads with a machine-readable
+#: diagnosis, as the MCP gap tool's answers do, so that detection accuracy can be measured.
+GAP_ANALYSIS_PROMPT = (
+    " This is an implementation-gap analysis: begin the answer with the line "
+    "'Likely gap: <category> (confidence <0-1>).' naming the gap category in snake_case."
+)
+
+
+def system_prompt(operation: str) -> str:
+    """The system prompt of one operation type."""
+    extra = GAP_ANALYSIS_PROMPT if operation == "generation" else ""
+    return SYSTEM_PROMPT.format(operation=operation) + extra
+
+
 # Modelled Bedrock error codes -> the kind reported to callers (and in metrics and the audit trail).
 _ERROR_KINDS = {
     "ThrottlingException": "throttled",
@@ -112,7 +127,7 @@ class DirectBedrockClient:
         try:
             response = self._client.converse(
                 modelId=self.model_id,
-                system=[{"text": SYSTEM_PROMPT.format(operation=operation)}],
+                system=[{"text": system_prompt(operation)}],
                 messages=[{"role": "user", "content": [{"text": redacted_text}]}],
                 inferenceConfig={"maxTokens": self.max_tokens},
             )

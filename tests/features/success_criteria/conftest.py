@@ -337,7 +337,7 @@ def gap_detection(
             "gap-detection-accuracy",
             f"{len(undiagnosed)} of {len(judged)} answers carry no machine-readable diagnosis "
             f"(routes {routes}); "
-            "answers of the direct route come from the model (the sandbox's emulator does not diagnose)",
+            "an answer that names no gap category cannot be judged",
         )
     good = sum(1 for c, m in judged if m and m.group(1) == c["category"])
     evidence.gate(

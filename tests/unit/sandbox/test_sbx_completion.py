@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sandbox.bedrock_emulator.completion import complete, estimate_tokens
 from sandbox.bedrock_emulator.invoke import model_family
+from sandbox.mcp_support_server.diagnosis import diagnose
+from support_service.bedrock import system_prompt
 
 
 def test_token_estimate_is_about_four_characters_per_token() -> None:
@@ -31,3 +33,16 @@ def test_model_family_ignores_geography_prefix_and_arn() -> None:
         "amazon.titan-text"
     )
     assert model_family("meta.llama3-8b-instruct-v1:0") == "meta"
+
+
+def test_a_gap_analysis_prompt_gets_the_diagnosis_line_of_the_keyword_rules() -> None:
+    question = "Our OAuth token refresh returns 401 unauthorized after the client secret was rotated"
+    asked = complete("m.a", [system_prompt("generation"), question], question, None)
+    expected = diagnose(question)
+    assert asked.text.startswith(f"Likely gap: {expected.category} (confidence {expected.confidence}).")
+    assert expected.category != "unknown"
+
+
+def test_other_prompts_get_no_diagnosis() -> None:
+    question = "Our OAuth token refresh returns 401 unauthorized after the client secret was rotated"
+    assert "Likely gap" not in complete("m.a", [system_prompt("critical"), question], question, None).text
