@@ -11,12 +11,16 @@ An autouse fixture repairs what a failed test left behind, so one failure does n
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from flt_env import FaultEnv
+from pipeline_env import REPO
 
 from bedrock_release.pipeline import drills
 from bedrock_release.plan import FLAGS
@@ -57,6 +61,27 @@ def _repair(env: FaultEnv) -> None:
             drills.clear_injected(drills.drill(state.fault), phase=7, targets=targets, run_dir=run_dir)
         if state.interrupted:
             env.playbook("playbooks/rollback_full.yml", run_id=run_dir.name)
+    # Reset: the idle slot boots the baseline again, as in a fresh sandbox, so every drill starts from the
+    # same state (a full rollback puts the new slot back on what it ran before the run).
+    weights = env.weights()
+    for slot, share in weights.items():
+        if share == 0 and env.slot_get(slot, "/version")["release"] != "1.0.0":
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sandbox",
+                    "set-slot-release",
+                    slot,
+                    "1.0.0",
+                    "--env",
+                    "SUPPORT_AUTO_ACTIVATE=true",
+                ],
+                cwd=REPO,
+                env={**os.environ, "SANDBOX_RUNTIME_DIR": str(env.runs / "sandbox")},
+                check=True,
+                capture_output=True,
+            )
 
 
 @pytest.fixture(autouse=True)
