@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from bench import stats
+from bench.compare import compare
 
 LOCAL = {  # inventories/local with the roles' defaults, as the bench reads them
     "release_time_scale": 0.05,
@@ -90,3 +91,14 @@ def test_missing_sections_keys_and_unknown_tiers_are_named() -> None:
         "rollbacks.full.verified missing",
         "rollbacks.sideways is not a tier",
     ]
+
+
+def test_compare_puts_before_and_after_side_by_side() -> None:
+    before = {
+        "deploy": {"median_s": 300.0},
+        "service": {"added_latency_ms": {"cache": {"added_ms": {"p50": 1, "p95": 2, "p99": 3}}}},
+    }
+    after = {"deploy": {"median_s": 150.0}}
+    table = compare(before, after).splitlines()
+    assert "| happy-path deploy, median (s) | 300.0 | 150.0 |" in table
+    assert "| service-added latency, cache p50 / p95 / p99 (ms) | 1 / 2 / 3 | - |" in table
