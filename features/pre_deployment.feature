@@ -37,3 +37,7 @@ Feature: Phase 1 - Pre-Deployment Validation
     Given the staging rollback drill record
     Then the drill covered the rollback tiers "immediate, partial, full"
     And every drilled tier was verified and finished within its target time
+
+  @gate @blocker
+  Scenario: The feature files keep every threshold of the plan
+    Then no feature file loosens or drops a threshold of the deployment plan

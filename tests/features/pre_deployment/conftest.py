@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import pytest
 from pytest_bdd import given, parsers, then
 
 from bedrock_release import pre_deployment as pre
@@ -18,6 +19,7 @@ from bedrock_release.approvals import key_id
 from bedrock_release.suite.checks import require
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.pre_deployment_context import EvidenceContext, evidence_context
+from bedrock_release.threshold_drift import DriftError, check_drift
 from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 T = TypeVar("T")
@@ -269,3 +271,15 @@ def drill_verified(drill: Any) -> None:
     """Each tier verified and within its target."""
     problems = [p for p in drill.problems() if "was not drilled" not in p]
     require(not problems, "; ".join(problems))
+
+
+@then("no feature file loosens or drops a threshold of the deployment plan")
+def no_threshold_drift(request: pytest.FixtureRequest, evidence: EvidenceRecorder) -> None:
+    """Every threshold of docs/deployment-plan.md is restated by the features, none loosened or dropped."""
+    root = request.config.rootpath
+    try:
+        report = check_drift(root / "docs" / "deployment-plan.md", root / "features")
+    except DriftError as exc:
+        inconclusive("threshold drift", str(exc))
+    evidence.data("threshold drift", report.to_dict())
+    require(report.ok, report.summary())
