@@ -9,7 +9,6 @@ caught where the real suite catches them.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -51,7 +50,8 @@ def test_error_rate_of_the_new_slots_answers_is_at_most_1_percent(fault_target: 
 
 @pytest.mark.phase3
 def test_the_slo_gates_metrics_source_answers(fault_target: dict[str, Any]) -> None:
-    config = Config(connect_timeout=2, read_timeout=3, retries={"total_max_attempts": 1})
+    # One bounded attempt: a frozen source never answers; a slow one (a loaded machine) gets 10 s.
+    config = Config(connect_timeout=3, read_timeout=10, retries={"total_max_attempts": 1})
     cloudwatch = boto3.client(
         "cloudwatch",
         region_name=fault_target["aws_region"],
@@ -59,6 +59,6 @@ def test_the_slo_gates_metrics_source_answers(fault_target: dict[str, Any]) -> N
         config=config,
     )
     try:
-        cloudwatch.list_metrics(Namespace=os.environ.get("FLT_NAMESPACE", "BedrockSupport/local"))
+        cloudwatch.describe_alarms(MaxRecords=1)
     except (BotoCoreError, ClientError) as exc:
         pytest.fail(f"INCONCLUSIVE: metrics source unavailable (CloudWatch): {type(exc).__name__}: {exc}")
