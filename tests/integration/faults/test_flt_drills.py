@@ -166,7 +166,8 @@ def test_rollback_that_hits_a_fault_ends_failed_pages_on_call_and_is_recovered_b
     finished = [r["data"] for r in records if r["action"] == "rollback_finished"]
     assert finished[-1]["verified"] is False
     assert "Manual intervention required" in finished[-1]["reason"]
-    assert "Disable all hybrid routing feature flags" in finished[-1]["reason"]
+    assert "All hybrid routing flags are off in the flag store" in finished[-1]["reason"]  # its first step
+    assert "ReadTimeoutError" in finished[-1]["reason"]
     pages = [r["data"] for r in records if r["action"] == "oncall_paged"]
     assert len(pages) == 1, pages
     assert pages[0]["delivered"] is True, pages
