@@ -5,9 +5,10 @@ refuses a call without its token (401) or with a wrong one (401/403), and every 
 listens on 127.0.0.1 only.
 
 One environment for the module (own runs folder and ports, the pipeline tests' stand-ins). The first
-tests are refused in the preflight, before the sandbox even starts; the later ones start the sandbox
-once and are refused at admission or by phase 1, with the slots, the traffic weights, the flags and
-the deploy lock exactly as before.
+tests are refused in the preflight, before the sandbox even starts; then a deploy of a release that
+was never built starts the sandbox (its baseline) and is refused at admission, and the later ones
+are refused by phase 1, with the slots, the traffic weights, the flags and the deploy lock exactly
+as that baseline.
 """
 
 from __future__ import annotations
@@ -131,27 +132,34 @@ def _snapshot(env: PipelineEnv) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def live(env: PipelineEnv) -> dict[str, Any]:
-    """The sandbox up on the baseline release; the snapshot every later refusal is compared with."""
-    proc = env.playbook("playbooks/sandbox.yml")
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    before = _snapshot(env)
-    assert before["slots"]["blue"]["release"] == "1.0.0"
-    assert before["lock_held"] is False
-    return before
+def unbuilt(env: PipelineEnv) -> tuple[Any, dict[str, Any]]:
+    """A deploy of a release that was never built: it starts the sandbox (baseline) and is refused."""
+    proc = env.playbook("deploy.yml", release="1.9.0")
+    return proc, _snapshot(env)
+
+
+@pytest.fixture(scope="module")
+def live(unbuilt: tuple[Any, dict[str, Any]]) -> dict[str, Any]:
+    """The sandbox on the baseline, as the refused deploy left it: what every later refusal keeps."""
+    return unbuilt[1]
 
 
 def test_bi_a_release_that_was_never_built_is_refused_at_admission(
-    env: PipelineEnv, live: dict[str, Any]
+    env: PipelineEnv, unbuilt: tuple[Any, dict[str, Any]]
 ) -> None:
-    proc = env.playbook("deploy.yml", release="1.9.0")
+    proc, after = unbuilt
     assert proc.returncode != 0
     assert "deploy refused before anything changed" in proc.stdout
-    assert "1.9.0" in proc.stdout
-    assert "not built" in proc.stdout or "manifest" in proc.stdout
+    assert "release 1.9.0 is not built" in proc.stdout
     refused = sorted(env.runs.glob("2*-1.9.0"))[-1]
     assert env.report(refused)["outcome"] == "no_go"
-    assert _snapshot(env) == live
+    # the sandbox's baseline, untouched: blue serves 1.0.0 with every flag off, no lock left
+    assert after["weights"][0] > 0
+    assert after["weights"][1] == 0
+    assert after["slots"]["blue"]["release"] == "1.0.0"
+    assert not any(after["slots"]["blue"]["flags"].values())
+    assert not any(after["slots"]["green"]["flags"].values())
+    assert after["lock_held"] is False
 
 
 def _approvals(env: PipelineEnv, release: str = "1.1.0") -> Path:
