@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.pipeline.suite_runner import SuiteStep, build_argv, run_step
+from bedrock_release.pipeline.suite_runner import SuiteStep, build_argv, run_step, summarise_junit
 
 _TESTS = """
 import pytest
@@ -95,3 +95,21 @@ def test_step_names_and_markers_are_checked(tmp_path: Path) -> None:
         SuiteStep("a b", "x", tmp_path, tmp_path)
     with pytest.raises(ValueError, match="marker expression"):
         SuiteStep("ab", " ", tmp_path, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("xml", "tests"),
+    [
+        ('<testsuite tests="3" failures="1" errors="0" skipped="0"/>', 3),
+        ('<testsuites><testsuite tests="2"/><testsuite tests="1" skipped="1"/></testsuites>', 3),
+        ('<testsuite tests="lots" failures="0"/>', 0),
+        ('<testsuite tests="-1"/>', 0),
+        ("<testsuite", 0),
+    ],
+)
+def test_junit_counts_are_read_or_nothing_is_trusted(tmp_path: Path, xml: str, tests: int) -> None:
+    path = tmp_path / "junit.xml"
+    path.write_text(xml)
+    counts = summarise_junit(path)
+    assert counts["tests"] == tests
+    assert counts["passed"] == tests - counts["failures"] - counts["errors"] - counts["skipped"]
