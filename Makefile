@@ -71,7 +71,7 @@ chromium:  ## Debian chromium for the Allure report test (installed only when mi
 	@test -x /usr/bin/chromium || apt-get install -y chromium || (apt-get update -q && apt-get install -y chromium)
 
 test: setup chromium  ## run the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadfile
 
 clean:  ## stop the sandbox and remove everything written at run time
 	-$(BIN)/python -m sandbox down

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 
 from sandbox.settings import REPO_ROOT
 
@@ -12,6 +14,11 @@ RUNTIMES = REPO_ROOT / "runs" / "test" / "suite-runtimes.json"
 def record_runtime(name: str, seconds: float, outcomes: dict[str, str]) -> None:
     """Record a phase's measured runtime in runs/test/suite-runtimes.json."""
     RUNTIMES.parent.mkdir(parents=True, exist_ok=True)
-    data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
-    data[name] = {"seconds": round(seconds, 1), "outcomes": outcomes}
-    RUNTIMES.write_text(json.dumps(data, indent=2))
+    # Test modules run in parallel workers (pytest-xdist): one writer at a time, replaced atomically.
+    with (RUNTIMES.parent / "suite-runtimes.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = json.loads(RUNTIMES.read_text()) if RUNTIMES.exists() else {}
+        data[name] = {"seconds": round(seconds, 1), "outcomes": outcomes}
+        partial = RUNTIMES.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(data, indent=2))
+        partial.replace(RUNTIMES)

@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: evidence_bundle
-short_description: Render a run's report (md, html), its Allure report, and write and verify its evidence bundle
+short_description: Render a run's reports (md, html, Allure); write and verify its evidence bundle
 description:
   - Calls C(bedrock_release.bundle.finalize_run) - report.json rebuilt from the journal, report.md and a
     single-file report.html with inline SVG plots, the Allure report (allure-report/index.html), then
@@ -63,7 +63,8 @@ def main() -> None:
         module.fail_json(msg=f"evidence of {module.params['run_dir']}: {exc}")
     summary = result.to_dict()
     if not result.verdict.ok:
-        module.fail_json(msg=f"bundle {summary['bundle']} does not verify: {summary['problems']}", bundle=summary)
+        problems = summary["problems"]
+        module.fail_json(msg=f"bundle {summary['bundle']} does not verify: {problems}", bundle=summary)
     module.exit_json(changed=True, bundle=summary)
 
 
