@@ -46,6 +46,7 @@ __all__ = [
     "drill",
     "inject",
     "pending_injections",
+    "sandbox_admin_token",
 ]
 
 #: Injection kinds that change the environment (journaled with the facts needed to clear them).
@@ -302,6 +303,23 @@ def drill(name: str) -> Drill:
         return CATALOGUE[name]
     except KeyError:
         raise DrillError(f"unknown fault {name!r}; known: {', '.join(CATALOGUE)}") from None
+
+
+def sandbox_admin_token(runtime_dir: str | os.PathLike[str] | None) -> str:
+    """Return the emulator / MCP admin token from the sandbox's secrets file ('' when there is none).
+
+    The drill modules read it themselves, so the token is never a task argument or a task environment
+    variable (Ansible prints a task's environment at -vvv whatever no_log says).
+    """
+    if not runtime_dir:
+        return ""
+    from sandbox.paths import SandboxPaths  # noqa: PLC0415 - sandbox only, not needed in AWS runs
+    from sandbox.secrets_file import read_secrets  # noqa: PLC0415
+
+    try:
+        return read_secrets(SandboxPaths.of(Path(runtime_dir)).secrets).emulator_admin_token
+    except (OSError, ValueError):
+        return ""
 
 
 def _targets(

@@ -13,6 +13,8 @@ import pytest
 
 from bedrock_release.journal import Journal, read_state
 from bedrock_release.pipeline import drill_injectors, drills
+from sandbox.paths import SandboxPaths
+from sandbox.secrets_file import load_or_create_secrets
 
 
 @pytest.fixture
@@ -112,3 +114,21 @@ def test_older_emulator_records_without_a_kind_clear_by_rule_id() -> None:
         {"name": "latency-breach", "event": "injected", "phase": 3, "target": "emulator", "added": ["r1"]},
     ]
     assert drills.pending_injections(records, "latency-breach") == []  # pre-catalogue records carry no kind
+
+
+def test_the_drill_token_is_read_from_the_sandbox_secrets_file_never_passed_in(tmp_path: Path) -> None:
+    runtime = tmp_path / "sandbox"
+    runtime.mkdir()
+    assert drills.sandbox_admin_token(runtime) == "", "no secrets file yet"
+    assert drills.sandbox_admin_token(None) == ""
+    secrets, created = load_or_create_secrets(SandboxPaths.of(runtime).secrets)
+    assert created
+    assert drills.sandbox_admin_token(runtime) == secrets.emulator_admin_token != ""
+
+
+def test_no_drill_task_passes_a_token_in_its_environment() -> None:
+    tasks = (Path(__file__).resolve().parents[3] / "roles" / "drill" / "tasks").glob("*.yml")
+    for path in tasks:
+        text = path.read_text()
+        assert "EMULATOR_ADMIN_TOKEN" not in text, path
+        assert "environment:" not in text, path

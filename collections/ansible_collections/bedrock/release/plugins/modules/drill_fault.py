@@ -13,7 +13,8 @@ description:
   - C(state=planned) returns the drill and whether it strikes C(phase), with the slot environment
     of a release defect.
   - C(state=present) sets an environment fault (Bedrock emulator or MCP server admin API, token from
-    C(EMULATOR_ADMIN_TOKEN) in the environment; a sandbox program stopped or frozen; Caddy's admin API
+    the sandbox's secrets file in C(runtime_dir), never a task argument or task environment;
+    a sandbox program stopped or frozen; Caddy's admin API
     refusing changes) that strikes C(phase), or with C(at=rollback) the drill's rollback fault, and
     journals C(drill_fault) C(injected) with the facts needed to clear it.
   - C(state=absent) clears every environment fault this run injected and has not cleared, and journals
@@ -123,7 +124,7 @@ def main() -> None:
     targets = drills.SandboxTargets(
         emulator_url=p["emulator_url"],
         mcp_admin_url=p["mcp_admin_url"],
-        token=os.environ.get("EMULATOR_ADMIN_TOKEN", ""),
+        token=os.environ.get("EMULATOR_ADMIN_TOKEN") or drills.sandbox_admin_token(p["runtime_dir"]),
         runtime_dir=p["runtime_dir"] or "",
         caddy_admin_url=p["caddy_admin_url"],
     )
