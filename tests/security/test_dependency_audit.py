@@ -8,12 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from _targets import code_targets
 
-from bedrock_release.pre_deployment.advisories import load_safety_db
+from bedrock_release.pre_deployment.advisories import StaleAdvisoryDatabase, load_safety_db
 from bedrock_release.pre_deployment.security_scan import DEFAULT_MAX_DB_AGE_DAYS, audit_dependencies
-
-
-class StaleAdvisoryDatabase(UserWarning):
-    """The offline advisory data is older than the limit: absence of findings proves less."""
 
 
 @pytest.fixture(scope="module")

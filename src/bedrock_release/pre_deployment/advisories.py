@@ -20,6 +20,7 @@ __all__ = [
     "Advisory",
     "AdvisoryDatabase",
     "Match",
+    "StaleAdvisoryDatabase",
     "is_critical",
     "load_safety_db",
     "parse_safety_db",
@@ -27,6 +28,10 @@ __all__ = [
 
 #: An advisory at or above this CVSS base score is critical.
 CRITICAL_CVSS = 9.0
+
+
+class StaleAdvisoryDatabase(UserWarning):
+    """The offline advisory data is older than the limit: absence of findings proves less."""
 
 
 @dataclass(frozen=True)
