@@ -480,7 +480,7 @@ def cache_hit_rate_gate(
     raw = {"hits": hit_count, "misses": miss_count}
     if lookups == 0:
         return spec.inconclusive(f"no cache lookups from {source}", **raw)
-    value = 100.0 * hit_count / lookups
+    value = 100 * hit_count / lookups  # exact for any whole counts (a float product can overflow)
     if lookups < min_lookups:
         reason = f"too few lookups: {lookups} < {min_lookups}"
         return spec.result(Verdict.INCONCLUSIVE, value, lookups, (reason,), raw)

@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bedrock_release.histogram import from_locust
@@ -75,6 +75,7 @@ def test_bi_cost_gate_fails_closed_for_any_reading(
 
 
 @given(hits=_GARBAGE, misses=_GARBAGE, threshold=st.integers(0, 100))
+@example(hits=1.7e308, misses=1.7e308, threshold=60)  # found in CI: a float product overflowed
 def test_bi_cache_gate_fails_closed_for_any_counts(hits: Any, misses: Any, threshold: int) -> None:
     gate = cache_hit_rate_gate(
         "cache-hit-rate", hits, misses, threshold_pct=threshold, source="m", window=WIN
