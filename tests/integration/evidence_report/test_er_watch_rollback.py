@@ -146,7 +146,11 @@ def test_watch_breach_rolls_back_and_the_evidence_shows_it(env: PipelineEnv, tmp
     first = [r.data["gate"] for r in watch if r.data["evaluation"] == 1]
     assert all(g["verdict"] == "pass" for g in first), first
     last = [r.data["gate"] for r in watch if r.data["evaluation"] == evaluations[-1]]
-    assert any(g["name"].endswith("p95-latency-generation") and g["verdict"] == "fail" for g in last), last
+    # Slow Bedrock answers fail the P95 gate, or (fewer generation answers complete in the window) leave
+    # it without its minimum samples: inconclusive, which fails closed just the same. Never a pass.
+    breached = [g for g in last if g["name"].endswith("p95-latency-generation")]
+    assert breached, last
+    assert breached[0]["verdict"] in {"fail", "inconclusive"}, last
     started = next(r for r in records if r.action == "rollback_started")
     assert started.data["trigger"].startswith("post-deployment watch evaluation"), started.data
     finished = next(r for r in records if r.action == "rollback_finished")
