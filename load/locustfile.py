@@ -33,6 +33,8 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
 from locust.env import Environment
 
+from bedrock_release.load_shape import Stage, stage_at
+
 _SCHEMA = "bedrock-release/load-results@1"
 _PATH = "/v1/support/operations"
 _REGION = "eu-central-1"
@@ -137,13 +139,10 @@ class SupportOperationsUser(FastHttpUser):
 # --- the load profile ------------------------------------------------------------------------------
 
 
-def _stages() -> list[dict[str, float]]:
+def _stages() -> list[Stage]:
     raw = os.environ.get("LOAD_STAGES", '[{"until_s": 10, "users": 10, "spawn_rate": 10}]')
     rows = json.loads(raw)
-    return [
-        {"until_s": float(r["until_s"]), "users": int(r["users"]), "spawn_rate": float(r["spawn_rate"])}
-        for r in rows
-    ]
+    return [Stage(float(r["until_s"]), int(r["users"]), float(r["spawn_rate"])) for r in rows]
 
 
 class StagesShape(LoadTestShape):
@@ -157,14 +156,9 @@ class StagesShape(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         """Return the (users, spawn rate) of the current stage, None once the load is done."""
-        run_time = self.get_run_time()
-        for stage in self.stages:
-            if run_time < stage["until_s"]:
-                return int(stage["users"]), stage["spawn_rate"]
-        last = self.stages[-1]
-        if run_time < _MAX_S and self.runner.stats.total.num_requests < _TARGET_REQUESTS:
-            return int(last["users"]), last["spawn_rate"]
-        return None
+        sent = self.runner.stats.total.num_requests
+        stage = stage_at(self.stages, self.get_run_time(), sent, _TARGET_REQUESTS, _MAX_S)
+        return None if stage is None else (stage.users, stage.spawn_rate)
 
 
 # --- results: per kind count, failures, histogram; per-second cumulative counts ------------------

@@ -135,7 +135,6 @@ def test_the_secret_variables_are_found(secret_vars: set[str]) -> None:
     assert {
         "deploy_run_secrets",
         "component_rollout_admin_token",
-        "drill_emulator_token",
         "verification_environment",
         "release_aws_environment",
     } <= secret_vars
@@ -183,7 +182,7 @@ def test_the_no_log_check_catches_a_leaking_task(tmp_path: Path, secret_vars: se
         "- name: Token is shown\n"
         "  ansible.builtin.assert:\n"
         "    that: true\n"
-        "    success_msg: '{{ drill_emulator_token }}'\n"
+        "    success_msg: '{{ component_rollout_admin_token }}'\n"
         "- name: Safe\n"
         "  ansible.builtin.assert:\n"
         "    that: deploy_run_secrets['X'] | length > 0\n"

@@ -167,4 +167,5 @@ def test_a_load_the_machine_cannot_deliver_at_its_rate_stretches_instead_of_star
     assert run.ok, run.error
     assert run.results is not None
     assert run.results.duration_s > 1.5, "the load ended at its planned duration with requests missing"
-    assert run.results.duration_s <= slow.max_duration_s + 1.0
+    # Where the stretch ends is test_suite_load_shape's business (no clock there): requests in flight
+    # when the load stops still finish, so how far past the limit the run ends depends on the machine.
