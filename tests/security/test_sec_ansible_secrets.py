@@ -249,3 +249,56 @@ def test_real_environments_set_no_aws_credentials(environment: str) -> None:
             assert "AWS_SECRET" not in key.upper(), f"{path}: {key}"
             assert "AWS_ACCESS_KEY" not in key.upper(), f"{path}: {key}"
             assert str(value) not in _SANDBOX_PUBLIC, f"{path}: the sandbox key in {environment}"
+
+
+_TOKEN_NAME = re.compile(r"token|password|passwd|private_key", re.IGNORECASE)
+
+
+def _token_vars() -> set[str]:
+    """Variables that hold an admin token or password, directly or through another variable."""
+    definitions = _definitions()
+    tokens = {n for n in definitions if _TOKEN_NAME.search(n) and _is_secret_name(n)} | {"deploy_run_secrets"}
+    grew = True
+    while grew:
+        more = {
+            n
+            for n, values in definitions.items()
+            if n not in tokens and any(_refers(v, tokens) for v in values)
+        }
+        tokens |= more
+        grew = bool(more)
+    return tokens
+
+
+def _environment_offenders(paths: list[Path], tokens: set[str]) -> list[str]:
+    offenders = []
+    for path in paths:
+        for task in _tasks(_load(path) or []):
+            environment = task.get("environment")
+            if environment and (_refers(environment, tokens) or "_TOKEN" in json.dumps(environment)):
+                offenders.append(f"{path.name}: {task.get('name')!r}")
+    return offenders
+
+
+def test_no_task_environment_carries_a_token(tmp_path: Path) -> None:
+    """At -vvv ansible prints a task's environment in its EXEC line, no_log or not (docs/bad-input.md)."""
+    tokens = _token_vars()
+    assert {"deploy_run_secrets", "component_rollout_admin_token"} <= tokens
+    assert _environment_offenders(TASK_FILES, tokens) == []
+    leaking = tmp_path / "tasks.yml"
+    leaking.write_text(
+        "- name: Suite runs with the tokens\n"
+        "  ansible.builtin.command: pytest\n"
+        "  environment: '{{ deploy_run_secrets | combine(release_aws_environment) }}'\n"
+        "  no_log: true\n"
+        "- name: Suite runs with one token\n"
+        "  ansible.builtin.command: pytest\n"
+        "  environment: {SUPPORT_ADMIN_TOKEN: x}\n"
+        "- name: Suite runs with AWS only\n"
+        "  ansible.builtin.command: pytest\n"
+        "  environment: '{{ release_aws_environment }}'\n"
+    )
+    assert _environment_offenders([leaking], tokens) == [
+        "tasks.yml: 'Suite runs with the tokens'",
+        "tasks.yml: 'Suite runs with one token'",
+    ]

@@ -31,6 +31,10 @@ RC_MEANING = {
     4: "pytest was called wrongly (usage error)",
     5: "no tests were collected for this marker expression",
 }
+#: The only pytest plugins a suite step loads. Entry-point autoloading is off for the step's process:
+#: the dev tools in the same environment (hypothesis, xdist, anyio, locust's plugin) cost about 3 s of
+#: start-up per step and add nothing to the gates (docs/benchmarks.md).
+SUITE_PLUGINS = ("pytest_bdd.plugin", "allure_pytest_bdd.plugin")
 _STEP = re.compile(r"^[A-Za-z0-9_.-]+$")
 _TAIL_LINES = 40
 
@@ -78,6 +82,7 @@ def build_argv(step: SuiteStep, python: str = sys.executable) -> list[str]:
         python,
         "-m",
         "pytest",
+        *(arg for plugin in SUITE_PLUGINS for arg in ("-p", plugin)),
         *step.test_paths,
         "-m",
         step.markers,
@@ -179,7 +184,7 @@ def run_step(
             proc = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
                 argv,
                 cwd=cwd,
-                env={**os.environ, **env},
+                env={**os.environ, **env, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=timeout_s,

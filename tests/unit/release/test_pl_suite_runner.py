@@ -53,7 +53,9 @@ def test_command_line_is_the_contracts(tmp_path: Path) -> None:
     step = SuiteStep("phase3", "phase3", tmp_path / "t.json", tmp_path / "run")
     argv = build_argv(step, "python")
     assert argv == [
-        "python", "-m", "pytest", "tests/features", "-m", "phase3",
+        "python", "-m", "pytest",
+        "-p", "pytest_bdd.plugin", "-p", "allure_pytest_bdd.plugin",
+        "tests/features", "-m", "phase3",
         "--target", str(tmp_path / "t.json"),
         "--alluredir", str(tmp_path / "run" / "allure-results"),
         "--junitxml", str(tmp_path / "run" / "junit" / "phase3.xml"),

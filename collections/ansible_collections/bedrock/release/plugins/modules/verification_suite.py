@@ -10,7 +10,9 @@ short_description: Run the verification suite on a marker expression, as docs/co
 description:
   - Runs C(python -m pytest <test_paths> -m <markers> --target <target.json> --alluredir
     <run>/allure-results --junitxml <run>/junit/<step>.xml --cucumberjson <run>/cucumber/<step>.json)
-    from C(project_dir), with the task's environment (secrets come through it, so use C(no_log)).
+    from C(project_dir). The suite's admin tokens come from C(secrets_file), read here by path, or
+    else from the controller's environment; never through a task argument or C(environment:), which
+    Ansible prints at -vvv whatever C(no_log) says.
   - Exit 0 with at least one test is a go; anything else is a no-go, including exit 5 (no tests
     collected) and a timeout. Journals C(verification_step). Never fails by itself; the role asserts.
   - The output goes to C(<run>/results/suite-<step>.log); the result carries its last lines.
@@ -52,6 +54,13 @@ options:
     description: The step is killed (a no-go) after this many seconds.
     type: float
     default: 1800
+  secrets_file:
+    description:
+      - KEY=VALUE file holding SUPPORT_ADMIN_TOKEN and EMULATOR_ADMIN_TOKEN (the sandbox's
+        C(secrets.env)); they reach pytest's environment only. Empty - the tokens must already be in
+        the controller's environment (exported, as outside the sandbox).
+    type: path
+    default: ""
 author: Release Team
 """
 
@@ -65,6 +74,7 @@ EXAMPLES = r"""
     target: "{{ release_run.target_file }}"
     project_dir: "{{ verification_project_dir }}"
     python: "{{ ansible_playbook_python }}"
+    secrets_file: "{{ release_secrets_file }}"
   environment: "{{ verification_environment }}"
   no_log: true
   register: __verification_run
@@ -108,6 +118,7 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 
 try:
     from bedrock_release.pipeline.suite_runner import SuiteStep, run_step
+    from sandbox.secrets_file import read_secrets
 except ImportError:
     run_step = None
 
@@ -124,6 +135,7 @@ def main() -> None:
             "project_dir": {"type": "path", "required": True},
             "python": {"type": "path", "required": True},
             "timeout_s": {"type": "float", "default": 1800},
+            "secrets_file": {"type": "path", "default": ""},
         },
     )
     require_library(module)
@@ -134,7 +146,13 @@ def main() -> None:
         )
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    result = run_step(step, cwd=Path(p["project_dir"]), env={}, timeout_s=p["timeout_s"], python=p["python"])
+    env = {}
+    if p["secrets_file"]:
+        try:
+            env = read_secrets(Path(p["secrets_file"])).as_env()
+        except (OSError, ValueError) as exc:
+            module.fail_json(msg=f"secrets_file: {exc}")
+    result = run_step(step, cwd=Path(p["project_dir"]), env=env, timeout_s=p["timeout_s"], python=p["python"])
     data = result.to_dict()
     data["pytest_rc"] = data.pop("rc")
     journal_of(p["run_dir"]).record(

@@ -1,0 +1,7 @@
+"""Action plugin of bedrock.release.http_request: run in the task's worker (inprocess.py)."""
+
+from __future__ import annotations
+
+from ansible_collections.bedrock.release.plugins.plugin_utils.inprocess import InProcessModuleAction
+
+ActionModule = InProcessModuleAction
