@@ -155,6 +155,10 @@ class _Connection:
         await asyncio.wait({self.task}, timeout=5)
 
 
+#: A call whose connection broke under it is made once more, on a new connection.
+_ATTEMPTS = 2
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         return "; ".join(_describe(inner) for inner in exc.exceptions)
@@ -183,6 +187,7 @@ class MCPRouter:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self.connects = 0
+        self.retries = 0
         self.last_error: str | None = None
 
     async def call(self, operation: str, redacted_query: str) -> McpReply:
@@ -191,21 +196,33 @@ class MCPRouter:
         for value in tool.arguments.values():
             self._compliance.guard_outgoing(value, boundary="mcp")
         started = time.perf_counter()
-        conn, session = await self._session()
-        try:
-            with anyio.fail_after(self.call_timeout_s):
-                result = await session.call_tool(tool.name, tool.arguments)
-        except TimeoutError as exc:
-            raise McpCallError("timeout", f"{tool.name} took longer than {self.call_timeout_s}s") from exc
-        except MCPError as exc:
-            if exc.code != CONNECTION_CLOSED:
-                # The server answered with a JSON-RPC error: the connection itself is fine.
-                raise McpCallError("protocol_error", f"{tool.name}: {exc}") from exc
-            await self._drop(conn, str(exc))
-            raise McpCallError("unavailable", f"{tool.name}: {exc}") from exc
-        except Exception as exc:
-            await self._drop(conn, f"{type(exc).__name__}: {exc}")
-            raise McpCallError("unavailable", f"{tool.name}: {type(exc).__name__}: {exc}") from exc
+        # A connection that breaks under a call (the server closed it, a reset) is replaced and the call
+        # made once more on the new one: the tools only read, so a second call is safe. A timeout, a
+        # JSON-RPC error or a server that cannot be reached at all is not retried.
+        for attempt in range(1, _ATTEMPTS + 1):
+            conn, session = await self._session()
+            try:
+                with anyio.fail_after(self.call_timeout_s):
+                    result = await session.call_tool(tool.name, tool.arguments)
+                break
+            except TimeoutError as exc:
+                raise McpCallError("timeout", f"{tool.name} took longer than {self.call_timeout_s}s") from exc
+            except MCPError as exc:
+                if exc.code != CONNECTION_CLOSED:
+                    # The server answered with a JSON-RPC error: the connection itself is fine.
+                    raise McpCallError("protocol_error", f"{tool.name}: {exc}") from exc
+                lost: Exception = exc
+                reason = str(exc)
+            except Exception as exc:
+                lost = exc
+                reason = f"{type(exc).__name__}: {exc}"
+            await self._drop(conn, reason)
+            if attempt == _ATTEMPTS:
+                raise McpCallError("unavailable", f"{tool.name}: {reason}") from lost
+            self.retries += 1
+            _log.warning(
+                "MCP connection broke under %s (%s); calling again on a new connection", tool.name, reason
+            )
         answer = _answer_text(result)
         if getattr(result, "is_error", False):
             raise McpCallError("tool_error", answer or f"{tool.name} reported an error")

@@ -11,7 +11,12 @@ import uvicorn
 from .._loopback import LOOPBACK, require_loopback
 from .server import build_app
 
-__all__ = ["main"]
+__all__ = ["MCP_KEEP_ALIVE_S", "main"]
+
+#: Idle keep-alive of the server's connections. Its clients (the slots' MCP client, httpx2) drop idle
+#: connections after 5 s; at uvicorn's default of 5 s the server could close a connection the client
+#: was reusing at that moment, which broke the slot's MCP session and failed its calls in flight.
+MCP_KEEP_ALIVE_S = 75
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # A short graceful shutdown: open streamable-HTTP sessions must not stall supervisord's stop.
     uvicorn.run(
-        build_app(token), host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2
+        build_app(token),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+        timeout_keep_alive=MCP_KEEP_ALIVE_S,
     )
     return 0
 

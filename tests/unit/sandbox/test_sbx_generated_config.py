@@ -6,9 +6,11 @@ import configparser
 from pathlib import Path
 from typing import Any
 
+import httpx2  # the MCP SDK's HTTP client
 import pytest
 
 from sandbox.caddy_config import INITIAL_WEIGHTS, WEIGHTS_PATH, caddy_config
+from sandbox.mcp_support_server.__main__ import MCP_KEEP_ALIVE_S
 from sandbox.programs import SlotRelease, program_specs
 from sandbox.settings import PROGRAMS, SandboxSettings
 from sandbox.supervisor_config import supervisord_conf
@@ -133,3 +135,11 @@ def test_caddy_config_listens_on_loopback_with_initial_weights(settings: Sandbox
 def test_caddy_drops_idle_upstream_connections_before_the_slot_does(settings: SandboxSettings) -> None:
     idle = _by_id(caddy_config(settings), "slots")["transport"]["keep_alive"]["idle_timeout"]
     assert int(idle.removesuffix("s")) < SLOT_KEEP_ALIVE_S
+
+
+def test_the_mcp_server_keeps_idle_connections_longer_than_its_clients_do() -> None:
+    # The slots' MCP client (httpx2) drops idle connections first, so it never reuses one the server is
+    # closing (a ReadError that broke the slot's MCP session and its calls in flight).
+    client_idle = httpx2.Limits().keepalive_expiry
+    assert client_idle is not None
+    assert client_idle < MCP_KEEP_ALIVE_S

@@ -4,10 +4,12 @@ timeouts, and the PII guard at the MCP boundary."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 
 import pytest
 import uvicorn
@@ -246,3 +248,59 @@ def test_no_server_fails_within_the_connect_timeout() -> None:
         return time.monotonic() - started
 
     assert asyncio.run(run()) < 3
+
+
+class _BreakingSessions:
+    """Client factory whose first ``breaks`` sessions lose their connection under a call."""
+
+    def __init__(self, breaks: int) -> None:
+        self.breaks = breaks
+        self.opened = 0
+        self.calls: list[int] = []
+
+    def __call__(self) -> contextlib.AbstractAsyncContextManager[object]:
+        self.opened += 1
+        return self._session(self.opened)
+
+    @contextlib.asynccontextmanager
+    async def _session(self, number: int) -> AsyncIterator[object]:
+        factory = self
+
+        class Session:
+            async def call_tool(self, name: str, arguments: dict[str, object] | None = None) -> object:
+                factory.calls.append(number)
+                if number <= factory.breaks:
+                    raise ConnectionResetError("the server closed the connection")
+                return SimpleNamespace(content=[SimpleNamespace(text=f"answer {number}")], is_error=False)
+
+        yield Session()
+
+
+def test_a_call_whose_connection_breaks_is_made_once_more_on_a_new_connection() -> None:
+    sessions = _BreakingSessions(breaks=1)
+    router = MCPRouter(server="unused", compliance=validator(), client_factory=sessions)
+
+    async def run() -> str:
+        answer = (await router.call("routine", "q")).answer
+        await router.aclose()
+        return answer
+
+    assert asyncio.run(run()) == "answer 2"
+    assert sessions.calls == [1, 2]
+    assert (router.connects, router.retries) == (2, 1)
+
+
+def test_a_second_broken_connection_is_an_outage_not_a_loop() -> None:
+    sessions = _BreakingSessions(breaks=5)
+    router = MCPRouter(server="unused", compliance=validator(), client_factory=sessions)
+
+    async def run() -> McpCallError:
+        with pytest.raises(McpCallError) as info:
+            await router.call("routine", "q")
+        await router.aclose()
+        return info.value
+
+    error = asyncio.run(run())
+    assert error.kind == "unavailable"
+    assert "ConnectionResetError" in str(error)
+    assert sessions.calls == [1, 2]
