@@ -38,3 +38,8 @@ def test_every_module_of_the_collection_is_imported() -> None:
         sys.path.remove(str(REPO / "collections"))
     assert sorted(imported) == sorted(p.stem for p in (PLUGINS / "modules").glob("*.py"))
     assert "boto3" in sys.modules
+
+
+def test_ansible_cfg_enables_it() -> None:
+    config = (REPO / "ansible.cfg").read_text(encoding="utf-8")
+    assert "callbacks_enabled = bedrock.release.warm_imports" in config
