@@ -109,6 +109,21 @@ def _is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not name.endswith(("_file", "_names", "_dir"))
 
 
+def _referring(names: set[str], definitions: dict[str, list[Any]]) -> set[str]:
+    """``names`` and every variable whose value refers to one of them, transitively."""
+    found = set(names)
+    grew = True
+    while grew:
+        more = {
+            n
+            for n, values in definitions.items()
+            if n not in found and any(_refers(v, found) for v in values)
+        }
+        found |= more
+        grew = bool(more)
+    return found
+
+
 @pytest.fixture(scope="module")
 def secret_vars() -> set[str]:
     definitions = _definitions()
@@ -118,16 +133,7 @@ def secret_vars() -> set[str]:
         for name, values in definitions.items()
         if any(isinstance(v, dict) and any(_SECRET_NAME.search(str(k)) for k in v) for v in values)
     }
-    grew = True
-    while grew:
-        more = {
-            n
-            for n, values in definitions.items()
-            if n not in secret and any(_refers(v, secret) for v in values)
-        }
-        secret |= more
-        grew = bool(more)
-    return secret
+    return _referring(secret, definitions)
 
 
 def test_the_secret_variables_are_found(secret_vars: set[str]) -> None:
@@ -258,16 +264,7 @@ def _token_vars() -> set[str]:
     """Variables that hold an admin token or password, directly or through another variable."""
     definitions = _definitions()
     tokens = {n for n in definitions if _TOKEN_NAME.search(n) and _is_secret_name(n)} | {"deploy_run_secrets"}
-    grew = True
-    while grew:
-        more = {
-            n
-            for n, values in definitions.items()
-            if n not in tokens and any(_refers(v, tokens) for v in values)
-        }
-        tokens |= more
-        grew = bool(more)
-    return tokens
+    return _referring(tokens, definitions)
 
 
 def _environment_offenders(paths: list[Path], tokens: set[str]) -> list[str]:
