@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
+import secrets
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from bedrock_release.suite.evidence import CheckFailedError
 
-__all__ = ["EU_BEDROCK_REGIONS", "PII_PROBE", "PiiProbe", "require", "unique_query"]
+__all__ = ["EU_BEDROCK_REGIONS", "PII_PROBE", "PiiProbe", "check_marker", "require", "unique_query"]
 
 #: The EU regions direct Bedrock may use (docs/contracts.md, SUPPORT_ALLOWED_BEDROCK_REGIONS).
 EU_BEDROCK_REGIONS = ("eu-central-1", "eu-west-1", "eu-west-3", "eu-north-1", "eu-south-1")
@@ -23,9 +24,19 @@ def require(condition: object, message: str) -> None:
         raise CheckFailedError(message)
 
 
+def check_marker() -> str:
+    """Return 12 random lower-case letters that find a query again in a request log.
+
+    Letters only: the service redacts personal data before any model or tool call, and a hex
+    marker can hold a run of digits that reads as a phone number ("0856595bf9eb" reaches Bedrock
+    as "[REDACTED_PHONE]bf9eb"), so the marker would be lost on its way (26**12 values).
+    """
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
+
+
 def unique_query(text: str) -> str:
     """Return a query no cache has seen, with a marker that finds it again in request logs."""
-    return f"{text} [check {uuid.uuid4().hex[:12]}]"
+    return f"{text} [check {check_marker()}]"
 
 
 def _compact(value: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from bedrock_release.load_results import load_results
 from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
 from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.audit_trails import audits_of
-from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, require
+from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, check_marker, require, unique_query
 from bedrock_release.suite.compliance_record import review_violations, scan_for_pii, since
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.journal import parse_ts
@@ -194,7 +193,7 @@ def labelled_routing(
     markers: dict[int, str] = {}
     out = []
     for index, case in enumerate(cases):
-        marker = markers.get(case["repeat_of"]) if "repeat_of" in case else uuid.uuid4().hex[:12]
+        marker = markers.get(case["repeat_of"]) if "repeat_of" in case else check_marker()
         markers[index] = str(marker)
         reply = sender.customer(
             case["type"], f"{case['query']} [check {marker}]", customer_region=case["customer_region"]
@@ -312,10 +311,7 @@ def labelled_support_cases(
 ) -> list[tuple[dict[str, Any], OperationReply]]:
     """Each case as a generation operation (an implementation-gap analysis)."""
     cases = json.loads((_DATA / "labelled_support_cases.json").read_text())["cases"]
-    out = [
-        (c, sender.customer("generation", f"{c['description']} [check {uuid.uuid4().hex[:12]}]"))
-        for c in cases
-    ]
+    out = [(c, sender.customer("generation", unique_query(c["description"]))) for c in cases]
     evidence.data("support cases", [{"label": c, "reply": r.to_dict()} for c, r in out])
     return out
 

@@ -12,7 +12,7 @@ import math
 import socket
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class SuiteSandbox:
 
     settings: SandboxSettings
     target_path: Path
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # holds the admin tokens: kept out of failure reports
 
     @property
     def endpoints(self) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.suite.checks import PII_PROBE
+from bedrock_release.suite.checks import PII_PROBE, check_marker, unique_query
 from bedrock_release.suite.compliance_record import review_violations, scan_for_pii
 from bedrock_release.suite.slo_spec import SloSpecError, load_slo_specs
+from support_service.pii import PiiKind, redact
 
 FEATURES = Path(__file__).resolve().parents[3] / "features"
 
@@ -61,3 +62,18 @@ def test_violations_of_the_suites_probes_are_set_apart() -> None:
     assert len(review.probes) == 1
     assert len(review.others) == 1
     assert review.unseen == 1
+
+
+def test_a_hex_marker_could_be_redacted_as_a_phone_number() -> None:
+    """Why markers are letters: this hex marker reached Bedrock as "[REDACTED_PHONE]bf9eb" (CI)."""
+    assert redact("Priority validation [check 0856595bf9eb]").kinds == (PiiKind.PHONE,)
+
+
+def test_check_markers_survive_redaction_and_differ() -> None:
+    """A marker is never personal data to the redactor, so it reaches Bedrock and MCP unchanged."""
+    queries = [unique_query("Priority validation (critical)") for _ in range(2000)]
+    assert all(redact(q).text == q for q in queries)
+    markers = {q.rsplit("[check ", 1)[1].rstrip("]") for q in queries}
+    assert len(markers) == len(queries)
+    assert all(len(m) == 12 and m.isalpha() and m.islower() for m in markers)
+    assert check_marker() not in markers
