@@ -104,18 +104,22 @@ class ProvisionResult(_Evidence):
 
 @dataclass(frozen=True)
 class MetricPresence(_Evidence):
-    """One metric: does the service publish it, does CloudWatch list it, how many samples in the window."""
+    """One metric: does the service publish it, how many samples in the window, does CloudWatch know it.
+
+    ``listed`` is asked only of a metric without samples in the window (samples prove it exists):
+    None when not asked, else whether ListMetrics shows it at all.
+    """
 
     key: MetricKey
     published: bool
-    listed: bool
     datapoints: int
+    listed: bool | None = None
     problem: str | None = None
 
     @property
     def ok(self) -> bool:
-        """Published by the service, listed by CloudWatch, with data in the window."""
-        return self.published and self.listed and self.datapoints > 0 and self.problem is None
+        """Published by the service, with samples (of exactly its dimensions) in the window."""
+        return self.published and self.datapoints > 0 and self.problem is None
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ class WidgetCheck(_Evidence):
 
     @property
     def metrics_with_data(self) -> tuple[MetricPresence, ...]:
-        """The metrics that are listed and have data in the window."""
+        """The metrics that have data in the window."""
         return tuple(m for m in self.metrics if m.ok)
 
 
@@ -221,7 +225,7 @@ class MetricsReadable(_Evidence):
 
     @property
     def ok(self) -> bool:
-        """Every required metric is listed with data."""
+        """Every required metric has data in the window."""
         return not self.problems and bool(self.metrics)
 
     def message(self) -> str:

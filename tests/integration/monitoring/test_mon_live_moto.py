@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mon_live import NAMESPACE, Slot
@@ -147,7 +148,38 @@ def test_metrics_of_the_new_release_are_readable(clients: AwsClients, green: Slo
     assert len(readable.metrics) == 7 + 2 + 5 + 2 + 2
     other = check_metrics_readable(clients.cloudwatch, NAMESPACE, "blue")
     assert not other.ok
-    assert "ComponentHealthy{Component=BedrockSupportManager, Slot=blue} is not listed" in other.message()
+    assert (
+        "ComponentHealthy{Component=BedrockSupportManager, Slot=blue} is not listed by CloudWatch"
+        in other.message()
+    )
+
+
+def _list_metrics_calls(clients: AwsClients) -> list[dict[str, object]]:
+    calls: list[dict[str, object]] = []
+    clients.cloudwatch.meta.events.register(
+        "provide-client-params.monitoring.ListMetrics", lambda params, **_: calls.append(params)
+    )
+    return calls
+
+
+def test_samples_prove_a_metric_and_listmetrics_is_asked_only_about_one_without(
+    clients: AwsClients, green: Slot
+) -> None:
+    green.healthy_traffic()
+    green.flush()
+    calls = _list_metrics_calls(clients)
+    readable = check_metrics_readable(clients.cloudwatch, NAMESPACE, "green")
+    assert readable.ok, readable.message()
+    assert calls == []
+    assert {m.listed for m in readable.metrics} == {None}
+    later = datetime.now(UTC) + timedelta(hours=1)
+    quiet = check_metrics_readable(
+        clients.cloudwatch, NAMESPACE, "green", since=later, until=later + timedelta(minutes=5)
+    )
+    assert not quiet.ok
+    assert len(calls) == len(quiet.metrics)
+    assert {m.listed for m in quiet.metrics} == {True}
+    assert "RequestLatency{Slot=green} has no datapoints since" in quiet.message()
 
 
 def test_healthy_traffic_evaluates_ok_with_maximum_bounds_for_the_percentiles(

@@ -119,7 +119,7 @@ def test_role_fails_closed_when_the_release_published_nothing(
 ) -> None:
     code, output = _play(tmp_path, extra)
     assert code != 0
-    assert "no metric of this widget is listed with datapoints" in output
+    assert "no metric of this widget has datapoints" in output
 
 
 def test_role_refuses_bad_inputs_before_changing_anything(

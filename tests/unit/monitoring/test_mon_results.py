@@ -65,8 +65,8 @@ def test_ok_cannot_be_built_without_a_value_or_samples() -> None:
 
 def test_dashboard_check_is_ok_only_when_every_widget_is() -> None:
     key = MetricKey.of("ns", "Requests", {"Status": "ok"})
-    good = WidgetCheck("error rate", (MetricPresence(key, True, True, 3),))
-    bad = WidgetCheck("route mix", (MetricPresence(key, True, False, 0),), ("no metric has data",))
+    good = WidgetCheck("error rate", (MetricPresence(key, True, 3),))
+    bad = WidgetCheck("route mix", (MetricPresence(key, True, 0, listed=False),), ("no metric has data",))
     assert DashboardCheck("d", True, (good,), ()).ok
     check = DashboardCheck("d", True, (good, bad), ())
     assert not check.ok
@@ -78,7 +78,7 @@ def test_dashboard_check_is_ok_only_when_every_widget_is() -> None:
 def test_evidence_serialises() -> None:
     key = MetricKey.of("ns", "Requests", {"Status": "ok"})
     check = DashboardCheck(
-        "d", True, (WidgetCheck("w", (MetricPresence(key, True, True, 3),)),), (), START, END
+        "d", True, (WidgetCheck("w", (MetricPresence(key, True, 3),)),), (), START, END
     )
     data = json.loads(json.dumps(check.to_dict()))
     assert data["ok"] is True
