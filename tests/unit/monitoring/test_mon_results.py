@@ -77,9 +77,7 @@ def test_dashboard_check_is_ok_only_when_every_widget_is() -> None:
 
 def test_evidence_serialises() -> None:
     key = MetricKey.of("ns", "Requests", {"Status": "ok"})
-    check = DashboardCheck(
-        "d", True, (WidgetCheck("w", (MetricPresence(key, True, 3),)),), (), START, END
-    )
+    check = DashboardCheck("d", True, (WidgetCheck("w", (MetricPresence(key, True, 3),)),), (), START, END)
     data = json.loads(json.dumps(check.to_dict()))
     assert data["ok"] is True
     assert data["widgets"][0]["metrics"][0]["key"] == {
