@@ -25,6 +25,7 @@ class SlotFlags:
     values: dict[str, bool] = field(default_factory=dict)
     store: str = ""
     error: str = ""
+    store_error: str = ""
 
     def mismatches(self, expected: Mapping[str, bool], store_ok: bool) -> list[str]:
         """Return what differs from the expectation, in words (empty: as expected)."""
@@ -79,7 +80,7 @@ def read_slot_flags(session: Any, url: str, timeout_s: float = 2.0) -> SlotFlags
     if not isinstance(body, dict) or not isinstance(body.get("values"), dict):
         return SlotFlags(url, error=f"no flag values in the answer (HTTP {response.status_code})")
     values = {str(k): v for k, v in body["values"].items() if isinstance(v, bool)}
-    return SlotFlags(url, values, str(body.get("store") or ""))
+    return SlotFlags(url, values, str(body.get("store") or ""), store_error=str(body.get("last_error") or ""))
 
 
 def wait_for_slot_flags(

@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from bedrock_release.pipeline.slot_flags import read_slot_flags
 from bedrock_release.plan import FLAGS
 from bedrock_release.suite.aws_readings import read_flags
 from bedrock_release.suite.run_record import truthy
@@ -39,16 +40,19 @@ def store_flags(ssm: Any, target: Target) -> FlagView:
 
 
 def slot_flags(session: requests.Session, target: Target, slots: Sequence[str]) -> list[FlagView]:
-    """GET /v1/flags of each slot: its values and whether its flag store is healthy."""
+    """GET /v1/flags of each slot: its values and whether its flag store is healthy.
+
+    A slot that cannot be read (unreachable, or no flag values in its answer) is unhealthy with no
+    values, so every check on it fails and names why.
+    """
     out = []
     for slot in slots:
         url = target.endpoints.slot(slot)
         if url is None:
             out.append(FlagView(f"slot {slot}", {}, False, "not reachable from the runner"))
             continue
-        body = session.get(f"{url}/v1/flags", timeout=10).json()
-        values = {f: bool(body.get("values", {}).get(f)) for f in FLAGS}
-        out.append(
-            FlagView(f"slot {slot}", values, body.get("store") == "ok", str(body.get("last_error") or ""))
-        )
+        read = read_slot_flags(session, url, timeout_s=10)
+        values = {f: read.values.get(f) is True for f in FLAGS} if not read.error else {}
+        healthy = not read.error and read.store == "ok"
+        out.append(FlagView(f"slot {slot}", values, healthy, read.error or read.store_error))
     return out

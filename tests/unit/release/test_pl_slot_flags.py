@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Thread
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 
 from bedrock_release.pipeline.slot_flags import read_slot_flags, wait_for_slot_flags
+from bedrock_release.plan import FLAGS
+from bedrock_release.suite.flag_checks import slot_flags
 
 OFF = {"ENABLE_BEDROCK_SUPPORT_MODE": False}
 
@@ -162,3 +165,18 @@ def test_a_real_slot_endpoint_is_read_over_http() -> None:
     assert report.store == "ok"
     assert result.ok
     assert result.polls == 1
+
+
+def test_the_suites_view_of_the_slots_reads_them_the_same_way() -> None:
+    """flag_checks.slot_flags (the feature steps) reads each slot with read_slot_flags."""
+    every_flag_on = {"values": dict.fromkeys(FLAGS, True), "store": "ok"}
+    degraded = {"values": dict.fromkeys(FLAGS, False), "store": "degraded", "last_error": "SSM timed out"}
+    session = _Slots(blue=[every_flag_on], green=[degraded], red=[requests.ConnectionError("refused")])
+    urls = {"blue": "http://blue", "green": "http://green", "red": "http://red"}
+    target = SimpleNamespace(endpoints=SimpleNamespace(slot=urls.get))
+    on, quiet, down, unknown = slot_flags(session, target, ["blue", "green", "red", "grey"])  # type: ignore[arg-type]
+    assert (on.healthy, on.off(True)) == (True, [])
+    assert (quiet.healthy, quiet.detail, quiet.off(False)) == (False, "SSM timed out", [])
+    assert (down.healthy, down.detail, down.values) == (False, "unreachable: ConnectionError", {})
+    assert down.off(True) == down.off(False) == list(FLAGS)  # an unread slot never passes either way
+    assert (unknown.healthy, unknown.detail) == (False, "not reachable from the runner")
