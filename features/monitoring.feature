@@ -42,4 +42,8 @@ Feature: Phase 7 - Monitoring Activation
 
   @monitoring @critical
   Scenario: Every alarm is evaluated against the metrics the release publishes and none is breached
+    Phase 6 opens the Bedrock circuit and has a residency violation blocked on purpose; the event
+    alarms (compliance violations, PII, health-check failures, open circuits) are evaluated over a
+    window that starts after those probes, the load alarms over their whole window.
+    Given the event alarms' window starts after phase 6's deliberate probes
     Then every alarm of the release evaluates to OK from the published metrics

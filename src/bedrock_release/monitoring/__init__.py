@@ -24,7 +24,13 @@ from bedrock_release.monitoring.definitions import (
     canary_definition,
     normalise_alarm,
 )
-from bedrock_release.monitoring.evaluate import AlarmEvaluator, evaluate_alarms, evaluate_definition
+from bedrock_release.monitoring.evaluate import (
+    PROBED_KINDS,
+    AlarmEvaluator,
+    evaluate_alarms,
+    evaluate_definition,
+    probe_free_at,
+)
 from bedrock_release.monitoring.prometheus import LatencySnapshot, PrometheusSource, scrape_latency
 from bedrock_release.monitoring.provision import (
     MonitoringError,
@@ -60,6 +66,7 @@ from bedrock_release.monitoring.verify import (
     check_metrics_readable,
     release_live_since,
     release_metric_keys,
+    validation_ended_at,
     verify_alarms,
     verify_dashboard,
 )
@@ -69,6 +76,7 @@ __all__ = [
     "DASHBOARD_WIDGETS",
     "MIN_PERCENTILE_SAMPLES",
     "OPERATIONS_DASHBOARD",
+    "PROBED_KINDS",
     "PUBLISHED",
     "AlarmCheck",
     "AlarmDefinition",
@@ -114,12 +122,14 @@ __all__ = [
     "is_published",
     "load_thresholds",
     "normalise_alarm",
+    "probe_free_at",
     "published_problem",
     "release_live_since",
     "release_metric_keys",
     "resolve_budget",
     "route_combinations",
     "scrape_latency",
+    "validation_ended_at",
     "verify_alarms",
     "verify_dashboard",
     "widget_metrics",

@@ -18,6 +18,7 @@ from bedrock_release.monitoring.thresholds import FeatureThreshold, Thresholds, 
 
 __all__ = [
     "ALARM_NAMES",
+    "EVENT_PERIOD_S",
     "MIN_PERCENTILE_SAMPLES",
     "AlarmDefinition",
     "AlarmKind",
@@ -45,7 +46,7 @@ MIN_PERCENTILE_SAMPLES = 200
 
 _LATENCY_PERIOD_S = 300
 _RATE_PERIOD_S = 300  # the plan's 5-minute window for the error rate
-_EVENT_PERIOD_S = 60
+EVENT_PERIOD_S = 60  # the event alarms: violations, PII, unhealthy components, open circuits
 _UNHEALTHY_BELOW = 1.0  # ComponentHealthy: 1 healthy, 0 not
 _OPEN_AT_LEAST = 2.0  # CircuitState: 0 closed, 1 half-open, 2 open
 _MAX_ALARM_METRICS = 10  # CloudWatch: a metric-math alarm may retrieve at most 10 metrics
@@ -311,7 +312,7 @@ def alarm_definitions(
     )
     rules = ("bedrock_region", "customer_region", "pii_in_model_payload")
     violations = tuple(
-        _q(f"v_{r}", ns, "ComplianceViolations", {"Rule": r}, stat="Sum", period=_EVENT_PERIOD_S)
+        _q(f"v_{r}", ns, "ComplianceViolations", {"Rule": r}, stat="Sum", period=EVENT_PERIOD_S)
         for r in rules
     )
     pii = _q(
@@ -320,9 +321,9 @@ def alarm_definitions(
         "ComplianceViolations",
         {"Rule": "pii_in_model_payload"},
         stat="Sum",
-        period=_EVENT_PERIOD_S,
+        period=EVENT_PERIOD_S,
     )
-    heartbeat = _q("alive", ns, "BudgetSpentUSD", {"Slot": slot}, stat="SampleCount", period=_EVENT_PERIOD_S)
+    heartbeat = _q("alive", ns, "BudgetSpentUSD", {"Slot": slot}, stat="SampleCount", period=EVENT_PERIOD_S)
     health = tuple(
         _q(
             f"h{i}",
@@ -330,12 +331,12 @@ def alarm_definitions(
             "ComponentHealthy",
             {"Slot": slot, "Component": c},
             stat="Minimum",
-            period=_EVENT_PERIOD_S,
+            period=EVENT_PERIOD_S,
         )
         for i, c in enumerate(COMPONENT_NAMES)
     )
     circuits = tuple(
-        _q(f"c_{c}", ns, "CircuitState", {"Slot": slot, "Circuit": c}, stat="Maximum", period=_EVENT_PERIOD_S)
+        _q(f"c_{c}", ns, "CircuitState", {"Slot": slot, "Circuit": c}, stat="Maximum", period=EVENT_PERIOD_S)
         for c in CIRCUITS
     )
     release_spend = f"spend_{slot}"
@@ -387,7 +388,7 @@ def alarm_definitions(
             "Blocked compliance violations (residency, PII at a model boundary)",
             metrics=violations,
             expression=f"SUM({_array(violations)})",
-            period_s=_EVENT_PERIOD_S,
+            period_s=EVENT_PERIOD_S,
             treat_missing_data="notBreaching",
             heartbeat=heartbeat,
         ),
@@ -397,7 +398,7 @@ def alarm_definitions(
             "PII found in a payload bound for a model after redaction",
             metrics=(pii,),
             expression=None,
-            period_s=_EVENT_PERIOD_S,
+            period_s=EVENT_PERIOD_S,
             treat_missing_data="notBreaching",
             heartbeat=heartbeat,
         ),
@@ -407,7 +408,7 @@ def alarm_definitions(
             f"Components of slot {slot} whose health probe failed",
             metrics=health,
             expression=f"{len(health)} - SUM({_array(health)})",
-            period_s=_EVENT_PERIOD_S,
+            period_s=EVENT_PERIOD_S,
             treat_missing_data="breaching",
             required=tuple(h.id for h in health),
         ),
@@ -417,7 +418,7 @@ def alarm_definitions(
             f"Open circuit breakers of slot {slot}",
             metrics=circuits,
             expression=" + ".join(f"IF({c.id} >= 2, 1, 0)" for c in circuits),
-            period_s=_EVENT_PERIOD_S,
+            period_s=EVENT_PERIOD_S,
             treat_missing_data="missing",
             required=tuple(c.id for c in circuits),
         ),
@@ -439,7 +440,7 @@ def canary_definition(cfg: MonitoringConfig, *, topic_arn: str) -> dict[str, Any
         "Namespace": cfg.namespace,
         "MetricName": "AlertingCanary",
         "Dimensions": [],
-        "Period": _EVENT_PERIOD_S,
+        "Period": EVENT_PERIOD_S,
         "Statistic": "Maximum",
         "ComparisonOperator": "GreaterThanThreshold",
         "Threshold": 0.0,

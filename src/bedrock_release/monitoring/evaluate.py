@@ -3,14 +3,20 @@
 Each alarm's value is computed per period by the Python twin of its CloudWatch expression
 (``twins``); a period above the threshold gives ALARM, at least one period with a value and none
 above gives OK, anything else INSUFFICIENT_DATA, which is not OK. Percentiles: ``_percentile``.
+
+Phase 6 causes some events on purpose: its fallback scenario opens the Bedrock circuit and its
+compliance scenario has a residency violation blocked. Given when those probes ended, the event
+alarms are evaluated over a window that starts after them (``probes_ended``); the load alarms
+(latency, error rate, cost) keep their whole window, whose samples they need.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,7 +24,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bedrock_release.monitoring._evidence import EvalWindow, errors_of, points_of
 from bedrock_release.monitoring._percentile import PercentileEvaluator
 from bedrock_release.monitoring.config import AwsClients, MonitoringConfig
-from bedrock_release.monitoring.definitions import AlarmDefinition, AlarmKind, alarm_definitions
+from bedrock_release.monitoring.definitions import (
+    EVENT_PERIOD_S,
+    AlarmDefinition,
+    AlarmKind,
+    alarm_definitions,
+)
 from bedrock_release.monitoring.fetch import aligned_window, api_error, fetch_series
 from bedrock_release.monitoring.prometheus import LatencySnapshot, PrometheusSource, scrape_latency
 from bedrock_release.monitoring.provision import MonitoringError, find_topic, resolve_budget
@@ -26,7 +37,23 @@ from bedrock_release.monitoring.results import AlarmEvaluation
 from bedrock_release.monitoring.thresholds import Thresholds, load_thresholds
 from bedrock_release.monitoring.twins import apply_kind, decide_state
 
-__all__ = ["AlarmEvaluator", "evaluate_alarms", "evaluate_definition"]
+__all__ = ["PROBED_KINDS", "AlarmEvaluator", "evaluate_alarms", "evaluate_definition", "probe_free_at"]
+
+#: The alarm kinds phase 6's deliberate probes trip: evaluated only after the probes ended.
+PROBED_KINDS = frozenset({AlarmKind.EVENT_COUNT, AlarmKind.UNHEALTHY_COUNT, AlarmKind.OPEN_COUNT})
+
+
+def _period_ceil(t: datetime, period_s: int) -> datetime:
+    return datetime.fromtimestamp(math.ceil(t.timestamp() / period_s) * period_s, UTC)
+
+
+def probe_free_at(probes_ended: datetime, *, settle_s: float = 30.0) -> datetime:
+    """When an event alarm's window that starts after the probes holds ``settle_s`` of data.
+
+    CloudWatch's periods start on whole minutes, so the window starts at the first period boundary
+    after the probes; ``settle_s`` lets the slots publish into it (every 10 s in the sandbox).
+    """
+    return _period_ceil(probes_ended.astimezone(UTC), EVENT_PERIOD_S) + timedelta(seconds=settle_s)
 
 
 class AlarmEvaluator:
@@ -39,10 +66,12 @@ class AlarmEvaluator:
         end: datetime | None = None,
         window_s: float | None = None,
         prometheus: PrometheusSource | None = None,
+        probes_ended: datetime | None = None,
     ) -> None:
         self.cw = cw
         self.end = (end or datetime.now(UTC)).astimezone(UTC)
         self.window_s = window_s
+        self.probes_ended = probes_ended.astimezone(UTC) if probes_ended else None
         self.prometheus = prometheus
         self._snapshot: LatencySnapshot | None = None
         self._percentiles = PercentileEvaluator(cw, prometheus, self._scrape)
@@ -54,10 +83,20 @@ class AlarmEvaluator:
         return self._snapshot
 
     def window(self, d: AlarmDefinition) -> EvalWindow:
-        """The alarm's window: its period x evaluation periods (or ``window_s``) ending at ``end``."""
+        """The alarm's window: its period x evaluation periods (or ``window_s``) ending at ``end``.
+
+        An event alarm's window starts no earlier than the first period after ``probes_ended``.
+        """
         span = self.window_s if self.window_s is not None else d.period_s * d.evaluation_periods
         start, end = aligned_window(self.end, span, d.period_s)
+        if self.probes_ended is not None and d.kind in PROBED_KINDS:
+            start = max(start, _period_ceil(self.probes_ended, d.period_s))
         return EvalWindow(d, start, end)
+
+    def _after_probes(self, d: AlarmDefinition) -> list[str]:
+        if self.probes_ended is None or d.kind not in PROBED_KINDS:
+            return []
+        return [f"window starts after phase 6's deliberate probes (ended {self.probes_ended.isoformat()})"]
 
     def evaluate(self, d: AlarmDefinition) -> AlarmEvaluation:
         """OK, ALARM or INSUFFICIENT_DATA for one alarm, with its evidence."""
@@ -65,19 +104,26 @@ class AlarmEvaluator:
         if d.kind is AlarmKind.MAX_PERCENTILE:
             return self._percentiles.evaluate(w)
         source = f"cloudwatch GetMetricData {d.metrics[0].key.namespace}"
+        probes = self._after_probes(d)
+        if w.start >= w.end:
+            return w.insufficient(
+                source=source, reasons=[*probes, "no period after the probes has begun yet"]
+            )
         series = fetch_series(self.cw, d.metrics, w.start, w.end)
         beat = fetch_series(self.cw, [d.heartbeat], w.start, w.end) if d.heartbeat else {}
         if errors := errors_of({**series, **{f"heartbeat:{k}": v for k, v in beat.items()}}):
-            return w.insufficient(source=source, reasons=["CloudWatch did not answer: " + "; ".join(errors)])
+            return w.insufficient(
+                source=source, reasons=[*probes, "CloudWatch did not answer: " + "; ".join(errors)]
+            )
         heartbeat = beat[d.heartbeat.id].by_time() if d.heartbeat else None
         pv = apply_kind(d, points_of(series), heartbeat)
         if pv.insufficient:
-            return w.insufficient(source=source, reasons=pv.reasons, samples=pv.samples)
+            return w.insufficient(source=source, reasons=[*probes, *pv.reasons], samples=pv.samples)
         state, value, why = decide_state(pv.values, d.threshold.value, pv.samples, d.min_samples)
         return w.result(
             state,
             source=source,
-            reasons=[*why, *pv.reasons],
+            reasons=[*why, *pv.reasons, *probes],
             value=value,
             samples=pv.samples,
             periods=pv.values,
@@ -123,6 +169,7 @@ def evaluate_alarms(
     end: datetime | None = None,
     window_s: float | None = None,
     since: datetime | None = None,
+    probes_ended: datetime | None = None,
     prometheus: PrometheusSource | None = None,
     reflect_state: bool = False,
     thresholds: Thresholds | None = None,
@@ -131,7 +178,8 @@ def evaluate_alarms(
     """Evaluate the eight alarms; ``reflect_state`` writes each state to CloudWatch (sandbox only).
 
     The window of each alarm is its period x evaluation periods ending at ``end`` (now), or
-    ``window_s``, or everything from ``since`` (e.g. ``release_live_since``) to ``end``.
+    ``window_s``, or everything from ``since`` (e.g. ``release_live_since``) to ``end``; the event
+    alarms' windows start after ``probes_ended`` (when phase 6's deliberate probes ended).
     """
     th = thresholds or load_thresholds(cfg.features_dir)
     if window_s is None and since is not None:
@@ -149,7 +197,9 @@ def evaluate_alarms(
     except (ClientError, BotoCoreError):
         topic = "unresolved"  # evaluation does not need the action
     definitions = alarm_definitions(cfg, topic_arn=topic, budget_usd=budget or 1.0, thresholds=th)
-    evaluator = AlarmEvaluator(clients.cloudwatch, end=end, window_s=window_s, prometheus=prometheus)
+    evaluator = AlarmEvaluator(
+        clients.cloudwatch, end=end, window_s=window_s, prometheus=prometheus, probes_ended=probes_ended
+    )
     out: list[AlarmEvaluation] = []
     for d in definitions:
         if d.kind is AlarmKind.BUDGET_SHARE and budget is None:

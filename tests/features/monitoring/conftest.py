@@ -7,10 +7,12 @@ evaluates alarms).
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from pytest_bdd import parsers, then
+from pytest_bdd import given, parsers, then
 
 from bedrock_release import monitoring as mon
 from bedrock_release.suite.checks import require
@@ -86,11 +88,29 @@ def alarm_notifies(alarm: str, alarm_checks: dict[str, Any]) -> None:
     )
 
 
+@given("the event alarms' window starts after phase 6's deliberate probes", target_fixture="probes_ended")
+def after_the_probes(target: Any, evidence: EvidenceRecorder) -> datetime | None:
+    """When phase 6 finished (journal); waits until an event alarm's window after it holds data.
+
+    Without a journal that records phase 6 (the phase 7 scenarios run by hand), nothing is excluded.
+    """
+    ended = mon.validation_ended_at(target.journal) if target.journal else None
+    evidence.data("phase 6 ended", {"journal": str(target.journal), "ended": ended and ended.isoformat()})
+    if ended is not None:
+        ready = mon.probe_free_at(ended)
+        time.sleep(max(0.0, (ready - datetime.now(UTC)).total_seconds()))
+    return ended
+
+
 @then("every alarm of the release evaluates to OK from the published metrics")
-def alarms_evaluate_ok(monitoring: Any, target: Any, http: Any, evidence: EvidenceRecorder) -> None:
+def alarms_evaluate_ok(
+    monitoring: Any, target: Any, http: Any, probes_ended: datetime | None, evidence: EvidenceRecorder
+) -> None:
     """Each alarm evaluated from CloudWatch (and the slots' histograms where moto has no p95) is OK."""
     config, clients = monitoring
     urls = tuple(u for u in (target.endpoints.slot(s) for s in serving_slots(http, target)) if u)
-    evaluations = mon.evaluate_alarms(clients, config, prometheus=mon.PrometheusSource(urls=urls))
+    evaluations = mon.evaluate_alarms(
+        clients, config, prometheus=mon.PrometheusSource(urls=urls), probes_ended=probes_ended
+    )
     require(evaluations, "no alarm was evaluated")
     evidence.gates(e.to_gate() for e in evaluations)

@@ -414,8 +414,10 @@ def alarms_operational(monitoring: Any, target: Any, http: Any, evidence: Eviden
     broken = [c.message() for c in checks if not c.ok]
     require(checks and not broken, f"alarms not operational: {broken}")
     urls = tuple(u for u in (target.endpoints.slot(s) for s in serving_slots(http, target)) if u)
+    ended = mon.validation_ended_at(target.journal) if target.journal else None
+    prometheus = mon.PrometheusSource(urls=urls)
     evidence.gates(
-        e.to_gate() for e in mon.evaluate_alarms(clients, config, prometheus=mon.PrometheusSource(urls=urls))
+        e.to_gate() for e in mon.evaluate_alarms(clients, config, prometheus=prometheus, probes_ended=ended)
     )
 
 

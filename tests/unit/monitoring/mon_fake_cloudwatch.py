@@ -12,7 +12,7 @@ from bedrock_release.monitoring import MetricKey
 
 
 class FakeCloudWatch:
-    """Answers GetMetricData from a table; refuses stats in ``refuse`` like moto refuses p95."""
+    """GetMetricData from a table, points in [StartTime, EndTime); refuses the stats in ``refuse``."""
 
     def __init__(
         self,
@@ -46,7 +46,11 @@ class FakeCloudWatch:
                 metric["MetricName"],
                 {d["Name"]: d["Value"] for d in metric["Dimensions"]},
             )
-            points = self.data.get((key.label(), q["MetricStat"]["Stat"]), [])
+            points = [
+                (t, v)
+                for t, v in self.data.get((key.label(), q["MetricStat"]["Stat"]), [])
+                if kwargs["StartTime"] <= t < kwargs["EndTime"]
+            ]
             results.append(
                 {"Id": q["Id"], "Timestamps": [t for t, _ in points], "Values": [v for _, v in points]}
             )

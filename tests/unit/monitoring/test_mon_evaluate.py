@@ -19,6 +19,7 @@ from bedrock_release.monitoring import (
     alarm_definitions,
     evaluate_alarms,
     evaluate_definition,
+    probe_free_at,
 )
 from bedrock_release.verdict import Verdict
 
@@ -103,3 +104,63 @@ def test_evaluate_alarms_can_cover_everything_since_the_release_went_live(cfg: M
     results = evaluate_alarms(clients, cfg, end=END, since=END - timedelta(hours=1))
     assert {r.state for r in results} == {AlarmState.INSUFFICIENT_DATA}
     assert all(r.window_end - r.window_start >= timedelta(hours=1) for r in results)
+
+
+PROBE = datetime(2026, 11, 26, 15, 4, 50, tzinfo=UTC)  # phase 6's deliberate probes ended
+AFTER = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)  # the first period after them
+
+
+def _probed_minute_then_quiet() -> FakeCloudWatch:
+    before = datetime(2026, 11, 26, 15, 4, tzinfo=UTC)
+    return FakeCloudWatch(
+        {
+            ("ComplianceViolations{Rule=customer_region}", "Sum"): [(before, 1.0)],
+            ("CircuitState{Circuit=bedrock, Slot=green}", "Maximum"): [(before, 2.0), (AFTER, 0.0)],
+            ("CircuitState{Circuit=mcp, Slot=green}", "Maximum"): [(before, 0.0), (AFTER, 0.0)],
+            ("BudgetSpentUSD{Slot=green}", "SampleCount"): [(before, 6.0), (AFTER, 3.0)],
+        }
+    )
+
+
+def test_the_deliberate_probes_breach_the_event_alarms_over_their_whole_window(defs) -> None:  # type: ignore[no-untyped-def]
+    cw = _probed_minute_then_quiet()
+    assert evaluate_definition(cw, defs["compliance-violations"], end=END).state is AlarmState.ALARM
+    assert evaluate_definition(cw, defs["circuit-open"], end=END).state is AlarmState.ALARM
+
+
+def test_event_alarms_start_after_the_probes_and_load_alarms_keep_their_window(defs) -> None:  # type: ignore[no-untyped-def]
+    evaluator = AlarmEvaluator(_probed_minute_then_quiet(), end=END, probes_ended=PROBE)
+    for name in ("compliance-violations", "circuit-open"):
+        result = evaluator.evaluate(defs[name])
+        assert result.state is AlarmState.OK, result.message()
+        assert result.window_start == AFTER
+        assert any("after phase 6's deliberate probes" in r for r in result.reasons)
+    assert evaluator.window(defs["error-rate"]).start == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+
+
+def test_a_violation_after_the_probes_still_alarms(defs) -> None:  # type: ignore[no-untyped-def]
+    cw = _probed_minute_then_quiet()
+    cw.data[("ComplianceViolations{Rule=customer_region}", "Sum")].append((AFTER, 1.0))
+    result = AlarmEvaluator(cw, end=END, probes_ended=PROBE).evaluate(defs["compliance-violations"])
+    assert result.state is AlarmState.ALARM
+
+
+def test_before_a_period_after_the_probes_began_the_event_alarms_are_insufficient(defs) -> None:  # type: ignore[no-untyped-def]
+    evaluator = AlarmEvaluator(_probed_minute_then_quiet(), end=PROBE, probes_ended=PROBE)
+    result = evaluator.evaluate(defs["pii-leak"])
+    assert result.state is AlarmState.INSUFFICIENT_DATA
+    assert "no period after the probes has begun yet" in result.reasons
+    assert result.to_gate().verdict is Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("ended", "ready"),
+    [
+        (PROBE, datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)),
+        (AFTER, datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)),
+        (AFTER + timedelta(microseconds=1), datetime(2026, 11, 26, 15, 6, 30, tzinfo=UTC)),
+    ],
+)
+def test_the_window_after_the_probes_is_ready_once_it_holds_data(ended: datetime, ready: datetime) -> None:
+    assert probe_free_at(ended) == ready
+    assert probe_free_at(ended, settle_s=0) == ready - timedelta(seconds=30)
