@@ -43,7 +43,14 @@ __all__ = ["PROBED_KINDS", "AlarmEvaluator", "evaluate_alarms", "evaluate_defini
 PROBED_KINDS = frozenset({AlarmKind.EVENT_COUNT, AlarmKind.UNHEALTHY_COUNT, AlarmKind.OPEN_COUNT})
 
 
-def _period_ceil(t: datetime, period_s: int) -> datetime:
+#: The slots stamp counts and gauges when they flush (every 10 s, docs/metrics.md), so an event of
+#: the probes can carry a time up to one flush after them: twice that, for a flush late on a busy host.
+PUBLISH_LAG_S = 20.0
+
+
+def _quiet_from(probes_ended: datetime, period_s: int) -> datetime:
+    """The first period boundary after the probes' last events were published."""
+    t = probes_ended.astimezone(UTC) + timedelta(seconds=PUBLISH_LAG_S)
     return datetime.fromtimestamp(math.ceil(t.timestamp() / period_s) * period_s, UTC)
 
 
@@ -51,9 +58,9 @@ def probe_free_at(probes_ended: datetime, *, settle_s: float = 30.0) -> datetime
     """When an event alarm's window that starts after the probes holds ``settle_s`` of data.
 
     CloudWatch's periods start on whole minutes, so the window starts at the first period boundary
-    after the probes; ``settle_s`` lets the slots publish into it (every 10 s in the sandbox).
+    after the probes' events were published; ``settle_s`` lets the slots publish into it.
     """
-    return _period_ceil(probes_ended.astimezone(UTC), EVENT_PERIOD_S) + timedelta(seconds=settle_s)
+    return _quiet_from(probes_ended, EVENT_PERIOD_S) + timedelta(seconds=settle_s)
 
 
 class AlarmEvaluator:
@@ -90,7 +97,7 @@ class AlarmEvaluator:
         span = self.window_s if self.window_s is not None else d.period_s * d.evaluation_periods
         start, end = aligned_window(self.end, span, d.period_s)
         if self.probes_ended is not None and d.kind in PROBED_KINDS:
-            start = max(start, _period_ceil(self.probes_ended, d.period_s))
+            start = max(start, _quiet_from(self.probes_ended, d.period_s))
         return EvalWindow(d, start, end)
 
     def _after_probes(self, d: AlarmDefinition) -> list[str]:

@@ -21,6 +21,7 @@ from bedrock_release.monitoring import (
     evaluate_definition,
     probe_free_at,
 )
+from bedrock_release.monitoring.evaluate import PUBLISH_LAG_S
 from bedrock_release.verdict import Verdict
 
 END = datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)
@@ -106,8 +107,8 @@ def test_evaluate_alarms_can_cover_everything_since_the_release_went_live(cfg: M
     assert all(r.window_end - r.window_start >= timedelta(hours=1) for r in results)
 
 
-PROBE = datetime(2026, 11, 26, 15, 4, 50, tzinfo=UTC)  # phase 6's deliberate probes ended
-AFTER = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)  # the first period after them
+PROBE = datetime(2026, 11, 26, 15, 4, 30, tzinfo=UTC)  # phase 6's deliberate probes ended
+AFTER = datetime(2026, 11, 26, 15, 5, tzinfo=UTC)  # the first period after them and their publication
 
 
 def _probed_minute_then_quiet() -> FakeCloudWatch:
@@ -157,10 +158,19 @@ def test_before_a_period_after_the_probes_began_the_event_alarms_are_insufficien
     ("ended", "ready"),
     [
         (PROBE, datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)),
-        (AFTER, datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)),
-        (AFTER + timedelta(microseconds=1), datetime(2026, 11, 26, 15, 6, 30, tzinfo=UTC)),
+        (AFTER - timedelta(seconds=PUBLISH_LAG_S), datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)),
+        (AFTER - timedelta(seconds=PUBLISH_LAG_S - 1), datetime(2026, 11, 26, 15, 6, 30, tzinfo=UTC)),
     ],
 )
 def test_the_window_after_the_probes_is_ready_once_it_holds_data(ended: datetime, ready: datetime) -> None:
+    """The window starts at the first minute after the probes' last flush (up to PUBLISH_LAG_S later)."""
     assert probe_free_at(ended) == ready
     assert probe_free_at(ended, settle_s=0) == ready - timedelta(seconds=30)
+
+
+def test_an_event_the_slot_published_after_the_probes_ended_is_still_theirs(defs) -> None:  # type: ignore[no-untyped-def]
+    """Seen in make deploy: the residency probe's count was flushed 4 s after phase 6 finished."""
+    late = AFTER - timedelta(seconds=PUBLISH_LAG_S - 4)
+    evaluator = AlarmEvaluator(_probed_minute_then_quiet(), end=END, probes_ended=late - timedelta(seconds=4))
+    assert evaluator.window(defs["compliance-violations"]).start == AFTER
+    assert evaluator.evaluate(defs["compliance-violations"]).state is AlarmState.OK
