@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 __all__ = ["DrillError", "SandboxTargets", "apply", "clear"]
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -89,6 +91,25 @@ def _wait_answers(url: str, timeout_s: float = 30.0) -> None:
             time.sleep(0.3)
 
 
+def _wait_stopped(pid: int, stopped: bool, timeout_s: float = 5.0) -> bool:
+    """Wait until the process is (or is no longer) stopped; False if it does not get there in time.
+
+    A signal reaches a process running on another CPU asynchronously: right after SIGSTOP it can
+    still read as running, so a freeze is reported only once the kernel shows it.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            is_stopped = psutil.Process(pid).status() == psutil.STATUS_STOPPED
+        except psutil.NoSuchProcess:
+            return not stopped
+        if is_stopped is stopped:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+
+
 def _caddy_origin(targets: SandboxTargets) -> str:
     return targets.caddy_admin_url.rstrip("/").split("://", 1)[-1]
 
@@ -114,6 +135,8 @@ def apply(kind: str, payload: Mapping[str, Any], targets: SandboxTargets) -> dic
         program = str(payload["program"])
         pid = _program_pid(targets, program)
         os.kill(pid, signal.SIGSTOP)
+        if not _wait_stopped(pid, stopped=True):
+            raise DrillError(f"{program} (pid {pid}) did not stop after SIGSTOP")
         return {"target": "process", "program": program, "how": "frozen", "pid": pid}
     if kind == "caddy_admin_refuses":
         base = targets.caddy_admin_url.rstrip("/")
@@ -155,6 +178,8 @@ def clear(kind: str, facts: Mapping[str, Any], targets: SandboxTargets) -> dict[
             os.kill(pid, signal.SIGCONT)
         except ProcessLookupError:
             return {"target": "process", "program": facts.get("program"), "cleared": "process gone"}
+        if not _wait_stopped(pid, stopped=False):
+            raise DrillError(f"{facts.get('program')} (pid {pid}) is still stopped after SIGCONT")
         return {"target": "process", "program": facts.get("program"), "cleared": "resumed", "pid": pid}
     if kind == "caddy_admin_refuses":
         base = targets.caddy_admin_url.rstrip("/")
