@@ -96,14 +96,13 @@ class AlarmEvaluator:
         """
         span = self.window_s if self.window_s is not None else d.period_s * d.evaluation_periods
         start, end = aligned_window(self.end, span, d.period_s)
-        if self.probes_ended is not None and d.kind in PROBED_KINDS:
-            start = max(start, _quiet_from(self.probes_ended, d.period_s))
+        if (ended := self._probes_ended(d)) is not None:
+            start = max(start, _quiet_from(ended, d.period_s))
         return EvalWindow(d, start, end)
 
-    def _after_probes(self, d: AlarmDefinition) -> list[str]:
-        if self.probes_ended is None or d.kind not in PROBED_KINDS:
-            return []
-        return [f"window starts after phase 6's deliberate probes (ended {self.probes_ended.isoformat()})"]
+    def _probes_ended(self, d: AlarmDefinition) -> datetime | None:
+        """When phase 6's deliberate probes ended, if this alarm's window must start after them."""
+        return self.probes_ended if d.kind in PROBED_KINDS else None
 
     def evaluate(self, d: AlarmDefinition) -> AlarmEvaluation:
         """OK, ALARM or INSUFFICIENT_DATA for one alarm, with its evidence."""
@@ -111,7 +110,10 @@ class AlarmEvaluator:
         if d.kind is AlarmKind.MAX_PERCENTILE:
             return self._percentiles.evaluate(w)
         source = f"cloudwatch GetMetricData {d.metrics[0].key.namespace}"
-        probes = self._after_probes(d)
+        ended = self._probes_ended(d)
+        probes = (
+            [f"window starts after phase 6's deliberate probes (ended {ended.isoformat()})"] if ended else []
+        )
         if w.start >= w.end:
             return w.insufficient(
                 source=source, reasons=[*probes, "no period after the probes has begun yet"]

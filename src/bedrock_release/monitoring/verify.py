@@ -10,6 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from audit_trail import read
+from bedrock_release.journal import JOURNAL_NAME, fold, parse_ts
 from bedrock_release.monitoring.catalogue import (
     CIRCUITS,
     COMPONENT_NAMES,
@@ -329,47 +331,40 @@ def check_dashboard_readable(cw: Any, name: str = OPERATIONS_DASHBOARD) -> Dashb
     return DashboardReadable(name, True, len(widgets), titles, tuple(problems))
 
 
-def _journal_records(journal: Path | str) -> list[tuple[datetime, dict[str, Any]]]:
-    """(time, record) of each readable record of a deploy journal (a run folder or its audit.jsonl)."""
+def release_live_since(journal: Path | str, slot: str) -> datetime | None:
+    """When ``slot`` last got a release, from a deploy journal (``slot_release_set``); else the run's start.
+
+    CloudWatch has no release dimension: data of the slot after this moment is the new release's.
+    """
     path = Path(journal)
     if path.is_dir():
         path = path / "audit.jsonl"
     if not path.is_file():
-        return []
-    out = []
+        return None
+    first: datetime | None = None
+    live: datetime | None = None
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             record = json.loads(line)
             ts = datetime.fromisoformat(str(record["ts"]).replace("Z", "+00:00")).astimezone(UTC)
         except (ValueError, KeyError, TypeError):
             continue
-        out.append((ts, record))
-    return out
-
-
-def release_live_since(journal: Path | str, slot: str) -> datetime | None:
-    """When ``slot`` last got a release, from a deploy journal (``slot_release_set``); else the run's start.
-
-    CloudWatch has no release dimension: data of the slot after this moment is the new release's.
-    """
-    records = _journal_records(journal)
-    live = [
-        ts
-        for ts, r in records
-        if r.get("action") == "slot_release_set" and (r.get("data") or {}).get("slot") == slot
-    ]
-    return live[-1] if live else (records[0][0] if records else None)
+        first = first or ts
+        data = record.get("data") or {}
+        if record.get("action") == "slot_release_set" and data.get("slot") == slot:
+            live = ts
+    return live or first
 
 
 def validation_ended_at(journal: Path | str) -> datetime | None:
     """When phase 6 (production validation) last finished, from a deploy journal; None if it has not.
 
     Phase 6's scenarios open the Bedrock circuit and have a compliance violation blocked on purpose:
-    the event alarms are evaluated after this moment (``evaluate_alarms(probes_ended=...)``).
+    the event alarms are evaluated after this moment (``evaluate_alarms(probes_ended=...)``). A
+    journal that does not parse raises (AuditTrailError): nothing is excluded on a guess.
     """
-    ended = [
-        ts
-        for ts, r in _journal_records(journal)
-        if r.get("action") == "phase_finished" and (r.get("data") or {}).get("phase") == 6
-    ]
-    return ended[-1] if ended else None
+    path = Path(journal)
+    if path.is_dir():
+        path = path / JOURNAL_NAME
+    phase6 = fold(read(path)).phases.get(6)
+    return parse_ts(phase6.finished_at) if phase6 and phase6.finished_at else None

@@ -6,6 +6,10 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from audit_trail import AuditTrailError
+from bedrock_release.journal import Journal, parse_ts
 from bedrock_release.monitoring import release_live_since, validation_ended_at
 
 
@@ -42,22 +46,19 @@ def test_without_a_switch_the_run_start_and_without_a_journal_nothing(tmp_path: 
 
 
 def test_phase_6_ends_at_its_last_finish_and_not_before_it_finished(tmp_path: Path) -> None:
-    finished = {"phase": 6, "name": "Production Validation", "status": "passed"}
-    _journal(
-        tmp_path / "audit.jsonl",
-        [
-            {"seq": 0, "ts": "2026-11-26T15:00:00Z", "action": "phase_started", "data": {"phase": 6}},
-            {"seq": 1, "ts": "2026-11-26T15:01:00Z", "action": "phase_finished", "data": {"phase": 5}},
-            {"seq": 2, "ts": "2026-11-26T15:02:00Z", "action": "phase_finished", "data": finished},
-            "not a record",
-            {"seq": 3, "ts": "2026-11-26T15:04:00Z", "action": "phase_finished", "data": finished},
-            {"seq": 4, "ts": "2026-11-26T15:05:00Z", "action": "phase_started", "data": {"phase": 7}},
-        ],
-    )
-    assert validation_ended_at(tmp_path) == datetime(2026, 11, 26, 15, 4, tzinfo=UTC)
-    _journal(
-        tmp_path / "early.jsonl",
-        [{"seq": 0, "ts": "2026-11-26T15:00:00Z", "action": "phase_started", "data": {"phase": 6}}],
-    )
-    assert validation_ended_at(tmp_path / "early.jsonl") is None
+    journal = Journal(tmp_path / "audit.jsonl")
+    journal.phase_started(6)
+    assert validation_ended_at(tmp_path) is None  # running: its probes may still come
+    journal.phase_finished(6, "failed", duration_s=1.0, budget_s=90.0)
+    journal.phase_started(6)  # resumed
+    last = journal.phase_finished(6, "passed", duration_s=1.0, budget_s=90.0)
+    journal.phase_started(7)
+    assert validation_ended_at(tmp_path) == parse_ts(last.ts)
+    assert validation_ended_at(tmp_path / "audit.jsonl") == parse_ts(last.ts)
     assert validation_ended_at(tmp_path / "missing") is None
+
+
+def test_a_journal_that_does_not_parse_is_an_error_not_nothing_to_exclude(tmp_path: Path) -> None:
+    _journal(tmp_path / "audit.jsonl", [{"seq": 0, "ts": "2026-11-26T15:00:00Z", "action": "phase_finished"}])
+    with pytest.raises(AuditTrailError):
+        validation_ended_at(tmp_path)
