@@ -370,7 +370,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     results = session.config.getoption("allure_report_dir", default=None)
     if not results or not _has_target(session.config):
         return
-    from bedrock_release.allure_report import write_run_metadata  # noqa: PLC0415
+    from bedrock_release.report.allure import write_run_metadata  # noqa: PLC0415
 
     try:
         target = _stashed_target(session.config)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 # The plan's waits in plan seconds (docs/deployment-plan.md); the sandbox multiplies them by its time scale.
-FLAG_MONITORING_S = 120.0  # monitoring window after each flag (bedrock_release.load.FLAG_MONITORING_S)
+FLAG_MONITORING_S = 120.0  # monitoring window after each flag (bedrock_release.load.runner.FLAG_MONITORING_S)
 SLO_ROLLING_WINDOW_S = 300.0  # rolling window of the SLO gates; the phase-3 load lasts two of them
 STABILITY_WATCH_S = 60.0  # rollback_stability_watch_s default
 # The plan's wall-clock rollback targets (never scaled, docs/pipeline.md "Rollbacks").

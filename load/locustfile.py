@@ -1,6 +1,6 @@
 """SLO load of the support service: generation, cached/frequent queries, support operations.
 
-Run only as a subprocess by ``bedrock_release.load`` (gevent's monkey-patching must not reach a
+Run only as a subprocess by ``bedrock_release.load.runner`` (gevent's monkey-patching must not reach a
 pytest process). Configured by environment variables the runner sets:
 
 - ``LOAD_RESULTS``: where the ``quitting`` hook writes the results (JSON, schema in load_results.py);
@@ -33,7 +33,7 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, constant_throughput, events, task
 from locust.env import Environment
 
-from bedrock_release.load_shape import Stage, stage_at
+from bedrock_release.load.shape import Stage, stage_at
 
 _SCHEMA = "bedrock-release/load-results@1"
 _PATH = "/v1/support/operations"

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bedrock_release import release_artifact
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = ["main"]
 
@@ -20,7 +20,7 @@ __all__ = ["main"]
 _GROUPS = (
     "bedrock_release.pre_deployment.commands",
     "bedrock_release.pipeline.commands",
-    "bedrock_release.report_commands",
+    "bedrock_release.report.commands",
 )
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 

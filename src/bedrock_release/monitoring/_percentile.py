@@ -12,14 +12,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from bedrock_release.histogram import DataError, from_prometheus
+from bedrock_release.gates.histogram import DataError, from_prometheus
+from bedrock_release.gates.slo import latency_gate
+from bedrock_release.gates.verdict import Verdict, Window
 from bedrock_release.monitoring._evidence import EvalWindow, errors_of, points_of
 from bedrock_release.monitoring.fetch import fetch_series
 from bedrock_release.monitoring.prometheus import LatencySnapshot, PrometheusSource
 from bedrock_release.monitoring.results import AlarmEvaluation, AlarmState
 from bedrock_release.monitoring.twins import apply_kind, decide_state
-from bedrock_release.slo import latency_gate
-from bedrock_release.verdict import Verdict, Window
 
 __all__ = ["PercentileEvaluator"]
 

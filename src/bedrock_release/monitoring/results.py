@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 from bedrock_release.monitoring.catalogue import MetricKey
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 __all__ = [
     "AlarmCheck",

@@ -11,7 +11,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from audit_trail import read
-from bedrock_release.journal import JOURNAL_NAME, fold, parse_ts
 from bedrock_release.monitoring.catalogue import (
     CIRCUITS,
     COMPONENT_NAMES,
@@ -33,6 +32,7 @@ from bedrock_release.monitoring.results import (
     WidgetCheck,
 )
 from bedrock_release.monitoring.thresholds import Thresholds, load_thresholds
+from bedrock_release.pipeline.journal import JOURNAL_NAME, fold, parse_ts
 
 __all__ = [
     "check_dashboard_readable",

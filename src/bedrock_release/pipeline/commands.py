@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from audit_trail import AuditLog
-from bedrock_release.journal import JOURNAL_NAME
-from bedrock_release.lock import DeployLock, LockHeldError, LockNotHeldError
+from bedrock_release.pipeline.journal import JOURNAL_NAME
+from bedrock_release.pipeline.lock import DeployLock, LockHeldError, LockNotHeldError
 from bedrock_release.pipeline.run import LOCK_NAME, operator_name
 
 __all__ = ["register"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bedrock_release.journal import RunState
+from bedrock_release.pipeline.journal import RunState
 from bedrock_release.plan import DECISION_POINTS, DecisionPoint
 
 __all__ = ["DecisionOutcome", "decision_point", "evaluate"]

@@ -394,7 +394,7 @@ def inject(
     d: Drill, *, phase: int, at: str, targets: SandboxTargets, run_dir: str | os.PathLike[str] | None
 ) -> dict[str, Any] | None:
     """Set the drill's fault for ``phase`` or its rollback fault, journaled; None when nothing strikes."""
-    from bedrock_release.journal import Journal  # noqa: PLC0415 - keeps the catalogue import light
+    from bedrock_release.pipeline.journal import Journal  # noqa: PLC0415 - keeps the catalogue import light
 
     injection = d.rollback_injection if at == "rollback" else d.injection
     if injection is None or injection.kind == "slot_env" or (at == "phase" and d.phase != phase):
@@ -418,7 +418,7 @@ def clear_injected(
     d: Drill, *, phase: int, targets: SandboxTargets, run_dir: str | os.PathLike[str]
 ) -> list[dict[str, Any]]:
     """Clear every environment fault of this drill the run's journal shows as still in place."""
-    from bedrock_release.journal import Journal, read_state  # noqa: PLC0415
+    from bedrock_release.pipeline.journal import Journal, read_state  # noqa: PLC0415
 
     journal = Journal(Path(run_dir) / "audit.jsonl")
     done = []

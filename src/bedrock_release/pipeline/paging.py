@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from bedrock_release.journal import Journal
+from bedrock_release.pipeline.journal import Journal
 from bedrock_release.plan import ON_CALL
 
 __all__ = ["DEFAULT_TOPIC", "page_oncall"]

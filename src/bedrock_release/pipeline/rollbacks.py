@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_release.journal import Journal, RunState, parse_ts, read_state
+from bedrock_release.pipeline.journal import Journal, RunState, parse_ts, read_state
+from bedrock_release.pipeline.rollback_policy import Action, Failure, decide
 from bedrock_release.plan import ON_CALL, ROLLBACK_TIERS, RollbackTier
-from bedrock_release.rollback_policy import Action, Failure, decide
 
 __all__ = ["RollbackChoice", "choose", "finish", "manual_intervention", "start"]
 

@@ -25,11 +25,11 @@ from typing import Any
 import psutil
 
 from audit_trail import AuditLog, quarantine_partial_tail
-from bedrock_release import release_artifact
-from bedrock_release.journal import JOURNAL_NAME, Journal, RunState, read_state
-from bedrock_release.lock import DeployLock, LockHeldError, LockStatus
+from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal, RunState, read_state
+from bedrock_release.pipeline.lock import DeployLock, LockHeldError, LockStatus
+from bedrock_release.pipeline.rollback_policy import Action, Failure, decide
 from bedrock_release.plan import phase
-from bedrock_release.rollback_policy import Action, Failure, decide
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = [
     "LATEST",

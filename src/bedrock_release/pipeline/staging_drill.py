@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from audit_trail import read
-from bedrock_release import release_artifact
-from bedrock_release.journal import JOURNAL_NAME, parse_ts, read_state
+from bedrock_release.pipeline.journal import JOURNAL_NAME, parse_ts, read_state
 from bedrock_release.pre_deployment import DrillTier, write_drill_record
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = ["drill_tiers", "write_record"]
 

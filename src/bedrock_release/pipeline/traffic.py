@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 
 __all__ = [
     "SLOTS",

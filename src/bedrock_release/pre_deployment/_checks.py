@@ -6,8 +6,8 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
+from bedrock_release.gates.verdict import GateResult, Verdict
 from bedrock_release.pre_deployment.junit import CaseResult, Outcome
-from bedrock_release.verdict import GateResult, Verdict
 
 __all__ = ["Check", "CheckFailed", "Inconclusive", "expect", "gate_case", "run_checks"]
 

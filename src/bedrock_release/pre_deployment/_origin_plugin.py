@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.release_artifact import PACKAGES
+from bedrock_release.release.artifact import PACKAGES
 
 __all__ = ["CODE_DIR_VARIABLE", "pytest_sessionstart"]
 

@@ -11,9 +11,9 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from bedrock_release.approvals import key_id
 from bedrock_release.pre_deployment._io import canonical_bytes
 from bedrock_release.pre_deployment.errors import EvidenceError
+from bedrock_release.release.approvals import key_id
 
 __all__ = ["SIGNATURE_FIELDS", "sign_document", "verify_document"]
 

@@ -9,7 +9,6 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from bedrock_release import release_artifact
 from bedrock_release.pre_deployment._io import (
     SCHEMA,
     format_time,
@@ -19,6 +18,7 @@ from bedrock_release.pre_deployment._io import (
 )
 from bedrock_release.pre_deployment.errors import EvidenceError
 from bedrock_release.pre_deployment.layout import EvidencePaths
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = [
     "BUSINESS_METRICS",

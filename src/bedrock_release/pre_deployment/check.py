@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from bedrock_release.approvals import TrustedKeys
 from bedrock_release.pre_deployment.business_impact import read_business_impact
 from bedrock_release.pre_deployment.drill import read_drill_record
 from bedrock_release.pre_deployment.errors import EvidenceError
@@ -15,6 +14,7 @@ from bedrock_release.pre_deployment.sandbox_approvals import MIN_PASS_RATE_PCT
 from bedrock_release.pre_deployment.security_scan import TOOLS, read_security_scan
 from bedrock_release.pre_deployment.staging import read_staging_results
 from bedrock_release.pre_deployment.training import read_training_record
+from bedrock_release.release.approvals import TrustedKeys
 
 __all__ = ["PIECES", "PieceResult", "check_evidence"]
 

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_release import release_artifact
-from bedrock_release.approvals import load_trusted_keys
 from bedrock_release.pre_deployment.business_impact import produce_business_impact
 from bedrock_release.pre_deployment.check import check_evidence
 from bedrock_release.pre_deployment.errors import EvidenceError, ProductionError
@@ -32,6 +30,8 @@ from bedrock_release.pre_deployment.sandbox_approvals import (
 from bedrock_release.pre_deployment.security_scan import produce_security_scan
 from bedrock_release.pre_deployment.staging import produce_staging_results
 from bedrock_release.pre_deployment.training import produce_training_record
+from bedrock_release.release import artifact as release_artifact
+from bedrock_release.release.approvals import load_trusted_keys
 
 __all__ = ["EXIT_NO_GO", "EXIT_OK", "EXIT_USAGE", "PRODUCIBLE", "register"]
 

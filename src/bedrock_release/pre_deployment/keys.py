@@ -7,14 +7,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bedrock_release.approvals import (
+from bedrock_release.pre_deployment._io import write_bytes_atomic
+from bedrock_release.release.approvals import (
     REQUIRED_ROLES,
     load_private_key,
     load_trusted_keys,
     public_key_pem,
     write_keypair,
 )
-from bedrock_release.pre_deployment._io import write_bytes_atomic
 
 __all__ = [
     "ensure_sandbox_keys",

@@ -17,12 +17,12 @@ from typing import Any
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from bedrock_release import slo
+from bedrock_release.gates import slo
+from bedrock_release.gates.verdict import GateResult, Window
 from bedrock_release.plan import PLAN_SLO_GATES
 from bedrock_release.pre_deployment._checks import gate_case
 from bedrock_release.pre_deployment.junit import CaseResult
 from bedrock_release.pre_deployment.staging_target import StagingTarget
-from bedrock_release.verdict import GateResult, Window
 
 __all__ = ["LoadPlan", "run_performance_suite"]
 

@@ -8,18 +8,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from bedrock_release import release_artifact
-from bedrock_release.approvals import (
-    REQUIRED_ROLES,
-    ApprovalRecord,
-    ApprovalVerdict,
-    MalformedApprovalError,
-    TrustedKeys,
-    check_approval_files,
-    load_approval,
-    load_private_key,
-    sign_approval,
-)
 from bedrock_release.plan import APPROVAL_ROLES
 from bedrock_release.pre_deployment._io import sha256_file, write_json_atomic
 from bedrock_release.pre_deployment.business_impact import read_business_impact
@@ -33,6 +21,18 @@ from bedrock_release.pre_deployment.layout import APPROVAL_KINDS, EvidencePaths
 from bedrock_release.pre_deployment.security_scan import read_security_scan
 from bedrock_release.pre_deployment.staging import read_staging_results
 from bedrock_release.pre_deployment.training import read_training_record
+from bedrock_release.release import artifact as release_artifact
+from bedrock_release.release.approvals import (
+    REQUIRED_ROLES,
+    ApprovalRecord,
+    ApprovalVerdict,
+    MalformedApprovalError,
+    TrustedKeys,
+    check_approval_files,
+    load_approval,
+    load_private_key,
+    sign_approval,
+)
 
 __all__ = [
     "CRITERIA",
@@ -217,7 +217,7 @@ def _reference_problem(role: str, source: str, statement: str, root: Path) -> Re
 def check_release_approvals(
     release: str, *, evidence_dir: Path, trusted_keys: TrustedKeys, now: datetime
 ) -> ReleaseApprovals:
-    """Check the approvals folder (bedrock_release.approvals) and that each rests on unchanged evidence."""
+    """Check the approvals folder (bedrock_release.release.approvals) and the evidence each rests on."""
     paths = EvidencePaths.of(evidence_dir)
     files = sorted(paths.approvals.glob("*.json")) if paths.approvals.is_dir() else []
     verdict = check_approval_files(files, trusted_keys, release, now)

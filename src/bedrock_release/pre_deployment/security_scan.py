@@ -13,7 +13,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bedrock_release import release_artifact
 from bedrock_release.pre_deployment._io import (
     SCHEMA,
     Fields,
@@ -34,6 +33,7 @@ from bedrock_release.pre_deployment.advisories import (
 from bedrock_release.pre_deployment.dependencies import imported_modules, resolve_dependencies
 from bedrock_release.pre_deployment.errors import EvidenceError, ProductionError
 from bedrock_release.pre_deployment.layout import EvidencePaths
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = [
     "CRITICAL_DEFINITION",

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_release import release_artifact
 from bedrock_release.pre_deployment._io import (
     SCHEMA,
     format_time,
@@ -31,6 +30,7 @@ from bedrock_release.pre_deployment.junit import (
     write_junit,
 )
 from bedrock_release.pre_deployment.layout import SUITES, EvidencePaths
+from bedrock_release.release import artifact as release_artifact
 
 __all__ = [
     "KIND",

@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from bedrock_release.approvals import TrustedKeys, load_private_key
 from bedrock_release.pre_deployment._io import (
     SCHEMA,
     format_time,
@@ -22,6 +21,7 @@ from bedrock_release.pre_deployment._signing import sign_document, verify_docume
 from bedrock_release.pre_deployment.errors import EvidenceError, ProductionError
 from bedrock_release.pre_deployment.keys import load_sandbox_trusted_keys, private_key_path
 from bedrock_release.pre_deployment.layout import REPO_ROOT, EvidencePaths
+from bedrock_release.release.approvals import TrustedKeys, load_private_key
 
 __all__ = [
     "COURSE",

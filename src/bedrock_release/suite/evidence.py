@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
+from bedrock_release.gates.verdict import GateResult
 from bedrock_release.suite.journal import Journal
-from bedrock_release.verdict import GateResult
 
 __all__ = [
     "INCONCLUSIVE",

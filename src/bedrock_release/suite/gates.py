@@ -6,11 +6,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bedrock_release import slo
-from bedrock_release.load_results import ALL
+from bedrock_release.gates import slo
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.results import ALL
 from bedrock_release.suite.measurement import MeasuredSpan
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 __all__ = [
     "cache_hit_rate",

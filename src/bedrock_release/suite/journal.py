@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail import AuditLog, AuditRecord, AuditTrailError, ChainVerdict, read, verify
-from bedrock_release.verdict import GateResult
+from bedrock_release.gates.verdict import GateResult
 
 __all__ = ["ACTOR", "Journal", "JournalError", "parse_ts"]
 

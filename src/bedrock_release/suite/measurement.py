@@ -13,10 +13,10 @@ from typing import Any
 
 import requests
 
-from bedrock_release.histogram import Histogram
-from bedrock_release.load import LoadPlan, LoadRun, run_load
-from bedrock_release.load_results import ALL
-from bedrock_release.slo import CounterSample
+from bedrock_release.gates.histogram import Histogram
+from bedrock_release.gates.slo import CounterSample
+from bedrock_release.load.results import ALL
+from bedrock_release.load.runner import LoadPlan, LoadRun, run_load
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes, scrape_slots
 from bedrock_release.suite.target import Target
 from bedrock_release.suite.traffic import TrafficError, serving_slots

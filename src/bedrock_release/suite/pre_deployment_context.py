@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_release.approvals import load_trusted_keys
+from bedrock_release.release.approvals import load_trusted_keys
 from bedrock_release.suite.target import Target, release_manifest
 
 __all__ = ["ROLE_TITLES", "EvidenceContext", "evidence_context"]

@@ -419,7 +419,7 @@ def target_from_inventory(
 
 def release_manifest(target: Target, release: str | None = None) -> Any:
     """Return a built release's manifest (components, SHA-256); ArtifactError when not built."""
-    from bedrock_release.release_artifact import load  # noqa: PLC0415
+    from bedrock_release.release.artifact import load  # noqa: PLC0415
 
     folder = target.releases_dir or Path(__file__).resolve().parents[3] / "runs" / "releases"
     return load(release or target.release, folder).manifest

@@ -18,15 +18,15 @@ from typing import Any
 
 import requests
 
-from bedrock_release import slo
-from bedrock_release.load import LoadRun, monitoring_plan, run_load
-from bedrock_release.load_results import ALL
+from bedrock_release.gates import slo
+from bedrock_release.gates.verdict import Comparison, GateResult, Window
+from bedrock_release.load.results import ALL
+from bedrock_release.load.runner import LoadRun, monitoring_plan, run_load
 from bedrock_release.suite.measurement import scrape_or_error
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes
 from bedrock_release.suite.slo_spec import SloSpec
 from bedrock_release.suite.target import Target
 from bedrock_release.suite.traffic import serving_slots
-from bedrock_release.verdict import Comparison, GateResult, Window
 
 __all__ = ["Watch", "WindowEvaluation", "evaluate_watch", "run_watch"]
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
-from bedrock_release import approvals as ap
 from bedrock_release import pre_deployment as pre
 from bedrock_release.pre_deployment.layout import APPROVAL_KINDS
+from bedrock_release.release import approvals as ap
 from bedrock_release.suite.checks import require
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.pre_deployment_context import ROLE_TITLES, EvidenceContext, evidence_context
@@ -49,7 +49,7 @@ def _role(title: str) -> str:
 @given("the approval records of the release under deployment", target_fixture="release_approvals")
 def approval_records(target: Any, evidence: EvidenceRecorder) -> ReleaseApprovalRecords:
     """Load every approval record and check them (signatures, release, validity, evidence references)."""
-    from bedrock_release.release_artifact import ArtifactError  # noqa: PLC0415
+    from bedrock_release.release.artifact import ArtifactError  # noqa: PLC0415
 
     try:
         context = evidence_context(target)
@@ -236,7 +236,7 @@ def _ts(moment: Any) -> str:
 
 @when("the approvals are checked", target_fixture="copy_verdict")
 def check_copy(approval_copy: ApprovalCopy, evidence: EvidenceRecorder) -> ap.ApprovalVerdict:
-    """bedrock_release.approvals.check_approvals on the copy."""
+    """bedrock_release.release.approvals.check_approvals on the copy."""
     verdict = ap.check_approvals(
         approval_copy.records, approval_copy.trusted, approval_copy.release, approval_copy.now
     )

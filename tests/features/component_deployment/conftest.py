@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bedrock_release.slo import error_rate_trailing_window_gate
+from bedrock_release.gates.slo import error_rate_trailing_window_gate
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 from bedrock_release.suite.checks import require, unique_query
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.journal import JournalError
@@ -16,7 +17,6 @@ from bedrock_release.suite.operations import OperationReply, Sender
 from bedrock_release.suite.run_record import canary_steps, rollout_problems
 from bedrock_release.suite.target import release_manifest
 from bedrock_release.suite.traffic import TrafficError, Weights, observe_slots, read_weights
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 
 def _get(http: Any, url: str | None, path: str, what: str) -> dict[str, Any]:
@@ -38,7 +38,7 @@ def _records(journal: Any) -> Any:
 @pytest.fixture(scope="session")
 def manifest(target: Any) -> Any:
     """The built artifact's manifest of the release under deployment (its component versions)."""
-    from bedrock_release.release_artifact import ArtifactError  # noqa: PLC0415
+    from bedrock_release.release.artifact import ArtifactError  # noqa: PLC0415
 
     try:
         return release_manifest(target)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
-from bedrock_release.load import monitoring_plan
+from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.plan import FLAGS
 from bedrock_release.suite import gates
 from bedrock_release.suite.checks import require

@@ -15,12 +15,12 @@ import pytest
 from pytest_bdd import given, parsers, then
 
 from bedrock_release import pre_deployment as pre
-from bedrock_release.approvals import key_id
+from bedrock_release.gates.threshold_drift import DriftError, check_drift
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.release.approvals import key_id
 from bedrock_release.suite.checks import require
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.pre_deployment_context import EvidenceContext, evidence_context
-from bedrock_release.threshold_drift import DriftError, check_drift
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 T = TypeVar("T")
 
@@ -39,7 +39,7 @@ def _split(text: str) -> list[str]:
 @given("the pre-deployment evidence of the release under deployment", target_fixture="context")
 def pre_deployment_evidence(target: Any, evidence: EvidenceRecorder) -> EvidenceContext:
     """The evidence folder, trusted keys and the artifact's SHA-256 of the release under deployment."""
-    from bedrock_release.release_artifact import ArtifactError  # noqa: PLC0415
+    from bedrock_release.release.artifact import ArtifactError  # noqa: PLC0415
 
     try:
         context = evidence_context(target)

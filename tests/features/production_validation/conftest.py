@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bedrock_release.histogram import from_locust
-from bedrock_release.slo import error_rate_trailing_window_gate
+from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.slo import error_rate_trailing_window_gate
 from bedrock_release.suite.admin_apis import EmulatorAdmin, ServiceAdmin
 from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, require, unique_query
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive

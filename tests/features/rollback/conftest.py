@@ -14,7 +14,8 @@ from typing import Any
 
 from pytest_bdd import given, parsers, then
 
-from bedrock_release.load import monitoring_plan
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.plan import FLAG_MONITORING_S, FLAGS
 from bedrock_release.suite import gates
 from bedrock_release.suite.checks import require, unique_query
@@ -25,7 +26,6 @@ from bedrock_release.suite.measurement import measure_load, scrape_or_error
 from bedrock_release.suite.operations import OPERATION_TYPES, Sender
 from bedrock_release.suite.run_record import Rollback, flag_activations, latest_rollback, truthy
 from bedrock_release.suite.traffic import read_weights, serving_slots
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 
 def _records(journal: Any) -> Any:

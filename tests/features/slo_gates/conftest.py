@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytest_bdd import given, parsers, then
 
-from bedrock_release.load import slo_plan
+from bedrock_release.load.runner import slo_plan
 from bedrock_release.suite import gates
 from bedrock_release.suite.aws_readings import read_budget
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive

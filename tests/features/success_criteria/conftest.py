@@ -18,8 +18,9 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from bedrock_release import monitoring as mon
-from bedrock_release.load import monitoring_plan
-from bedrock_release.load_results import load_results
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.results import load_results
+from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
 from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.audit_trails import audits_of
@@ -32,7 +33,6 @@ from bedrock_release.suite.operations import OperationReply, Sender
 from bedrock_release.suite.slo_spec import load_slo_specs
 from bedrock_release.suite.traffic import serving_slots
 from bedrock_release.suite.watch import Watch, WindowEvaluation, evaluate_watch, run_watch
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 _DATA = Path(__file__).parent / "data"
 _FEATURES = Path(__file__).resolve().parents[3] / "features"

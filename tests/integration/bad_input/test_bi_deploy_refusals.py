@@ -24,7 +24,7 @@ import pytest
 import requests
 from pipeline_env import REPO, PipelineEnv
 
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.lock import DeployLock
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 _HTTP = requests.Session()

@@ -25,9 +25,9 @@ from pipeline_env import PipelineEnv  # noqa: E402
 from suite_sandbox import BASELINE, RELEASE, deploy_new_release, session, target_doc  # noqa: E402
 
 from audit_trail import read  # noqa: E402
-from bedrock_release.bundle import verify  # noqa: E402
-from bedrock_release.journal import JOURNAL_NAME, Journal  # noqa: E402
+from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal  # noqa: E402
 from bedrock_release.plan import FLAGS, PHASES  # noqa: E402
+from bedrock_release.report.bundle import verify  # noqa: E402
 from sandbox.paths import SandboxPaths  # noqa: E402
 from sandbox.secrets_file import read_secrets  # noqa: E402
 from sandbox.seed import aws_client  # noqa: E402

@@ -23,10 +23,10 @@ import requests
 from pipeline_env import ANSIBLE_PLAYBOOK, HERE, REPO, PipelineEnv
 
 from audit_trail import verify
-from bedrock_release.lock import DeployLock
 from bedrock_release.pipeline.drills import pending_injections
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
-from bedrock_release.report import Report
+from bedrock_release.report.model import Report
 
 __all__ = ["FaultEnv", "WeightsRecorder"]
 

@@ -29,7 +29,7 @@ import pytest
 from flt_env import FaultEnv, WeightsRecorder
 
 from audit_trail import verify
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bedrock_release import release_artifact
-from bedrock_release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
-from bedrock_release.journal import read_state
+from bedrock_release.pipeline.journal import read_state
+from bedrock_release.release import artifact as release_artifact
+from bedrock_release.release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
 
 REPO = Path(__file__).resolve().parents[3]
 HERE = Path(__file__).resolve().parent

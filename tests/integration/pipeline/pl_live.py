@@ -17,7 +17,7 @@ import requests
 from pipeline_env import PipelineEnv
 
 from audit_trail import verify
-from bedrock_release.report import Report
+from bedrock_release.report.model import Report
 
 #: Wall times of the playbook runs, printed when a module's environment stops.
 TIMES: dict[str, float] = {}

@@ -17,7 +17,7 @@ import pytest
 from pipeline_env import PipelineEnv
 from pl_live import checked_report, deploy, flags, module_env, release_of, weights
 
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -12,7 +12,7 @@ import pytest
 from pipeline_env import PipelineEnv
 from pl_live import TIMES, checked_report, deploy, emulator_rules, flags, module_env, release_of, weights
 
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 from bedrock_release.pre_deployment import read_drill_record
 

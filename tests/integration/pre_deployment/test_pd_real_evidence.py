@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release import release_artifact
 from bedrock_release.pre_deployment import (
     EvidenceError,
     check_evidence,
@@ -28,6 +27,7 @@ from bedrock_release.pre_deployment import (
     read_training_record,
 )
 from bedrock_release.pre_deployment.layout import REPO_ROOT, EvidencePaths
+from bedrock_release.release import artifact as release_artifact
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RELEASE = "1.1.0"

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from audit_trail import AuditLog
-from bedrock_release.release_artifact import build
+from bedrock_release.release.artifact import build
 from sandbox import control
 from sandbox.caddy_config import WEIGHTS_PATH
 from sandbox.paths import SandboxPaths

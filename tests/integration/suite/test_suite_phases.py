@@ -20,8 +20,8 @@ from suite_runtimes import record_runtime
 from suite_sandbox import SuiteSandbox, session
 
 from bedrock_release import monitoring as mon
-from bedrock_release.allure_report import generate_html
 from bedrock_release.plan import FLAGS
+from bedrock_release.report.allure import generate_html
 from sandbox.seed import aws_client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

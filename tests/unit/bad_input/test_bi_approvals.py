@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.approvals import (
+from bedrock_release.release.approvals import (
     REQUIRED_ROLES,
     ApprovalRecord,
     MalformedApprovalError,

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bedrock_release.histogram import from_locust
-from bedrock_release.slo import (
+from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.slo import (
     MIN_CACHE_LOOKUPS,
     MIN_SAMPLES_P95,
     cache_hit_rate_gate,
@@ -24,7 +24,7 @@ from bedrock_release.slo import (
     error_rate_worst_window_gate,
     latency_gate,
 )
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 
 WIN = Window("test window", 60.0)
 _GARBAGE = st.one_of(

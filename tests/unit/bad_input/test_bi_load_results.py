@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.load_results import SCHEMA, LoadResultsError, load_results
+from bedrock_release.load.results import SCHEMA, LoadResultsError, load_results
 
 VALID = {
     "schema": SCHEMA,

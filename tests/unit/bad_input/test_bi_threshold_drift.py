@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bedrock_release import plan as plan_constants
-from bedrock_release.threshold_drift import (
+from bedrock_release.gates.threshold_drift import (
     CATALOGUE,
     DriftError,
     _accepts_more,

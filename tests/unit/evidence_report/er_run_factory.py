@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail import AuditLog
-from bedrock_release.journal import JOURNAL_NAME, Journal
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal
 from bedrock_release.plan import FLAGS
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 RUN_ID = "20261126T150000Z-1.1.0"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from er_run_factory import make_run
 
-from bedrock_release import bundle
 from bedrock_release.cli import main
-from bedrock_release.evidence import MANIFEST_NAME, ProblemKind
+from bedrock_release.report import bundle
+from bedrock_release.report.evidence import MANIFEST_NAME, ProblemKind
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -9,7 +9,7 @@ import pytest
 from er_run_factory import make_run
 
 from bedrock_release.cli import main
-from bedrock_release.report_render import load_view, plots, render_html, render_markdown
+from bedrock_release.report.render import load_view, plots, render_html, render_markdown
 
 
 @pytest.fixture(scope="module")

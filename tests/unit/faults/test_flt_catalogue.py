@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from bedrock_release.pipeline import drills
+from bedrock_release.pipeline.rollback_policy import Action, Failure, decide
 from bedrock_release.plan import RollbackTier
-from bedrock_release.rollback_policy import Action, Failure, decide
 from support_service.faults import parse_faults
 
 REPO = Path(__file__).resolve().parents[3]

@@ -15,8 +15,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from audit_trail import verify
-from bedrock_release.journal import Journal
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.journal import Journal
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.pipeline.paging import page_oncall
 from bedrock_release.pipeline.run import RunPaths, take_lock
 from support_service.crash import CrashUnderTrafficMiddleware

@@ -11,8 +11,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bedrock_release.journal import Journal, read_state
 from bedrock_release.pipeline import drill_injectors, drills
+from bedrock_release.pipeline.journal import Journal, read_state
 from sandbox.paths import SandboxPaths
 from sandbox.secrets_file import load_or_create_secrets
 

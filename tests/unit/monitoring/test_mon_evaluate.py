@@ -10,6 +10,7 @@ import pytest
 from mon_fake_cloudwatch import FakeCloudWatch
 from mon_fixtures import TOPIC
 
+from bedrock_release.gates.verdict import Verdict
 from bedrock_release.monitoring import (
     AlarmEvaluator,
     AlarmState,
@@ -22,7 +23,6 @@ from bedrock_release.monitoring import (
     probe_free_at,
 )
 from bedrock_release.monitoring.evaluate import PUBLISH_LAG_S
-from bedrock_release.verdict import Verdict
 
 END = datetime(2026, 11, 26, 15, 5, 30, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from audit_trail import AuditTrailError
-from bedrock_release.journal import Journal, parse_ts
 from bedrock_release.monitoring import release_live_since, validation_ended_at
+from bedrock_release.pipeline.journal import Journal, parse_ts
 
 
 def _journal(path: Path, records: list[dict[str, object]]) -> Path:

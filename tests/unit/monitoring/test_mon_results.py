@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bedrock_release.gates.verdict import Verdict
 from bedrock_release.monitoring import (
     AlarmEvaluation,
     AlarmState,
@@ -17,7 +18,6 @@ from bedrock_release.monitoring import (
     MetricPresence,
     WidgetCheck,
 )
-from bedrock_release.verdict import Verdict
 
 START, END = datetime(2026, 11, 26, 15, 0, tzinfo=UTC), datetime(2026, 11, 26, 15, 5, tzinfo=UTC)
 

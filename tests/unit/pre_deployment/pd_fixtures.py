@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bedrock_release import release_artifact
 from bedrock_release.pre_deployment._io import sha256_file, write_json_atomic
 from bedrock_release.pre_deployment.junit import CaseResult, Outcome, suite_name, write_junit
 from bedrock_release.pre_deployment.layout import SUITES, EvidencePaths
+from bedrock_release.release import artifact as release_artifact
 
 RELEASE = "1.1.0"
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)

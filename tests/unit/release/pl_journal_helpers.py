@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail import AuditLog
-from bedrock_release.journal import JOURNAL_NAME, Journal
+from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal
 
 
 class Clock:

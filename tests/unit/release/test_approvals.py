@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.approvals import (
+from bedrock_release.release.approvals import (
     REQUIRED_ROLES,
     ApprovalRecord,
     MalformedApprovalError,

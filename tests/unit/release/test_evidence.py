@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from audit_trail import AuditLog, canonical
-from bedrock_release.evidence import MANIFEST_NAME, ProblemKind, sha256_file, verify_bundle, write_manifest
+from bedrock_release.report.evidence import (
+    MANIFEST_NAME,
+    ProblemKind,
+    sha256_file,
+    verify_bundle,
+    write_manifest,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bedrock_release.histogram import (
+from bedrock_release.gates.histogram import (
     DataError,
     from_locust,
     from_prometheus,

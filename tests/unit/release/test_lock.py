@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from audit_trail import AuditLog, read, verify
-from bedrock_release.lock import (
+from bedrock_release.pipeline.lock import (
     DEFAULT_MAX_AGE_S,
     DeployLock,
     LockHeldError,

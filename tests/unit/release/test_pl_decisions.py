@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pl_journal_helpers import journal, started, step
 
-from bedrock_release.journal import Journal, read_state
 from bedrock_release.pipeline.decisions import decision_point, evaluate
+from bedrock_release.pipeline.journal import Journal, read_state
 
 
 def _canary(j: Journal, weights: list[int]) -> None:

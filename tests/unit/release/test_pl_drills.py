@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bedrock_release.pipeline import drills
-from bedrock_release.rollback_policy import Failure, decide
+from bedrock_release.pipeline.rollback_policy import Failure, decide
 from support_service.faults import parse_faults
 
 ISSUE_DRILLS = {"component-unhealthy": 2, "latency-breach": 3, "flag-degradation": 5, "validation-failure": 6}

@@ -1,4 +1,4 @@
-"""bedrock_release.journal: contract actions checked on append, and the fold into run state."""
+"""bedrock_release.pipeline.journal: contract actions checked on append, and the fold into run state."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from pl_journal_helpers import Clock, journal, phase, started, step
 
 from audit_trail import verify
-from bedrock_release.journal import ACTIONS, JournalError, read_state
+from bedrock_release.pipeline.journal import ACTIONS, JournalError, read_state
 
 
 def test_every_action_of_the_contract_is_known() -> None:

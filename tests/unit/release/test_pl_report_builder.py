@@ -1,4 +1,4 @@
-"""bedrock_release.report_builder: report.json is a valid projection of the journal."""
+"""bedrock_release.report.builder: report.json is a valid projection of the journal."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pl_journal_helpers import Clock, journal, phase, started, step
 
-from bedrock_release.journal import read_state
-from bedrock_release.report import Report, ReportError
-from bedrock_release.report_builder import build_report, derive_outcome, write_report
+from bedrock_release.pipeline.journal import read_state
+from bedrock_release.report.builder import build_report, derive_outcome, write_report
+from bedrock_release.report.model import Report, ReportError
 
 
 def _deployed(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pl_journal_helpers import Clock, journal, phase, started
 
-from bedrock_release.journal import read_state
 from bedrock_release.pipeline import rollbacks
+from bedrock_release.pipeline.journal import read_state
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release import release_artifact
-from bedrock_release.journal import read_state
-from bedrock_release.lock import DeployLock
 from bedrock_release.pipeline import run as runs
+from bedrock_release.pipeline.journal import read_state
+from bedrock_release.pipeline.lock import DeployLock
+from bedrock_release.release import artifact as release_artifact
 
 REPO = Path(__file__).resolve().parents[3]
 DEAD_PID = 2**22 + 17  # above the default pid_max: never a live process

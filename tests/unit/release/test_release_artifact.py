@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.release_artifact import (
+from bedrock_release.release.artifact import (
     ArtifactError,
     ReleaseNotBuiltError,
     build,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 from bedrock_release.plan import PHASES
-from bedrock_release.report import (
+from bedrock_release.report.model import (
     Decision,
     DecisionPointEntry,
     GateEntry,
@@ -20,7 +21,6 @@ from bedrock_release.report import (
     RollbackEntry,
     RollbackTier,
 )
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 
 def _gate() -> GateResult:

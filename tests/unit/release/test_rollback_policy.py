@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bedrock_release.pipeline.rollback_policy import Action, Failure, decide
 from bedrock_release.plan import FLAGS, ROLLBACK_TIERS, RollbackTier
-from bedrock_release.rollback_policy import Action, Failure, decide
 
 TABLE = [
     (Failure(1), Action.NO_GO, None),

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.histogram import DataError, from_locust, from_prometheus
-from bedrock_release.slo import (
+from bedrock_release.gates.histogram import DataError, from_locust, from_prometheus
+from bedrock_release.gates.slo import (
     MIN_REQUESTS_PER_WINDOW,
     MIN_SAMPLES_P95,
     CounterSample,
@@ -22,7 +22,7 @@ from bedrock_release.slo import (
     parse_series,
     rolling_windows,
 )
-from bedrock_release.verdict import Verdict, Window
+from bedrock_release.gates.verdict import Verdict, Window
 
 WIN = Window("phase 3 load", 60.0)
 SRC = "locust results"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 
 
 def _gate(**overrides) -> GateResult:

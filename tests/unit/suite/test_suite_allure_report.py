@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bedrock_release.allure_report import (
+from bedrock_release.report.allure import (
     CATEGORIES,
     AllureReportError,
     generate_html,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit_trail import read, verify
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 from bedrock_release.suite.decisions import phase_gates
 from bedrock_release.suite.evidence import (
     CheckFailedError,
@@ -17,7 +18,6 @@ from bedrock_release.suite.evidence import (
     primary_marker,
 )
 from bedrock_release.suite.journal import Journal
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
 
 
 def result(verdict: Verdict, name: str = "p95-latency-generation") -> GateResult:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bedrock_release.histogram import from_locust
-from bedrock_release.slo import CounterSample
+from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.slo import CounterSample
+from bedrock_release.gates.verdict import Verdict
 from bedrock_release.suite import gates
 from bedrock_release.suite.measurement import MeasuredSpan
 from bedrock_release.suite.prometheus import SlotScrapes, parse_metrics
-from bedrock_release.verdict import Verdict
 
 
 def span(**changes: object) -> MeasuredSpan:

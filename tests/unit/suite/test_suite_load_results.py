@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.load_results import ALL, SCHEMA, LoadResultsError, load_results, parse_results
+from bedrock_release.load.results import ALL, SCHEMA, LoadResultsError, load_results, parse_results
 
 KINDS = ("generation", "cached", "emergency", "critical", "routine")
 

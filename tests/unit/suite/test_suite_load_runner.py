@@ -12,8 +12,8 @@ from threading import Thread
 
 import pytest
 
-from bedrock_release import load
-from bedrock_release.load import (
+from bedrock_release.load import runner as load
+from bedrock_release.load.runner import (
     LoadPlan,
     load_rate_rps,
     monitoring_plan,

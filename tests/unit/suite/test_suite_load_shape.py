@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bedrock_release.load_shape import Stage, stage_at
+from bedrock_release.load.shape import Stage, stage_at
 
 RAMP = Stage(until_s=2.0, users=5, spawn_rate=5.0)
 HOLD = Stage(until_s=10.0, users=20, spawn_rate=10.0)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 import requests
 
-from bedrock_release.journal import read_state
+from bedrock_release.pipeline.journal import read_state
 
 FLAGS = (
     "ENABLE_HYBRID_HEALTH_MONITORING",

@@ -9,7 +9,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 LIBRARY_IMPORT_ERROR: str | None = None
 try:
-    from bedrock_release.journal import Journal, read_state
+    from bedrock_release.pipeline.journal import Journal, read_state
 except ImportError:  # the interpreter is not the project's virtual environment
     LIBRARY_IMPORT_ERROR = traceback.format_exc()
     Journal = read_state = None  # type: ignore[assignment,misc]

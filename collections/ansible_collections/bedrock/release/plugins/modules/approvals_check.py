@@ -9,7 +9,7 @@ module: approvals_check
 short_description: Check the CTO, Security, Operations and Product Owner approvals of a release
 description:
   - Loads every C(*.json) approval record in C(approvals_dir) and checks them with
-    C(bedrock_release.approvals.check_approval_files) against the trusted Ed25519 keys in
+    C(bedrock_release.release.approvals.check_approval_files) against the trusted Ed25519 keys in
     C(trusted_keys_dir) (C(<role>.pub)) for C(release), now.
   - Go only if each of the four roles has exactly one valid, signed, current approval for the release;
     otherwise no-go naming each problem (missing, expired, wrong release, bad signature, unknown key,
@@ -77,8 +77,8 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
-    from bedrock_release.approvals import check_approval_files, load_trusted_keys
-    from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+    from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+    from bedrock_release.release.approvals import check_approval_files, load_trusted_keys
 except ImportError:
     check_approval_files = None
 

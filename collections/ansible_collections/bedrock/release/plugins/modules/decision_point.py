@@ -73,8 +73,8 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
-    from bedrock_release.journal import read_state
     from bedrock_release.pipeline.decisions import decision_point, evaluate
+    from bedrock_release.pipeline.journal import read_state
 except ImportError:
     evaluate = None
 

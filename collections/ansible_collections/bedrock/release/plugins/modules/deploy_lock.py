@@ -60,7 +60,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
-    from bedrock_release.lock import DeployLock
+    from bedrock_release.pipeline.lock import DeployLock
     from bedrock_release.pipeline.run import LOCK_NAME, RunPaths, release_lock
 except ImportError:
     DeployLock = None

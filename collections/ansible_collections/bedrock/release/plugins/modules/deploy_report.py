@@ -9,7 +9,7 @@ module: deploy_report
 short_description: Write runs/<run-id>/report.json as a projection of the deploy journal
 description:
   - Folds the journal and writes the report of docs/contracts.md "Report", validated by
-    C(bedrock_release.report.Report) before it is written (atomically).
+    C(bedrock_release.report.model.Report) before it is written (atomically).
   - Safe to call more than once; the last call wins.
 options:
   run_dir:
@@ -41,8 +41,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
-    from bedrock_release.report import ReportError
-    from bedrock_release.report_builder import write_report
+    from bedrock_release.report.builder import write_report
+    from bedrock_release.report.model import ReportError
 except ImportError:
     write_report = None
     ReportError = ValueError

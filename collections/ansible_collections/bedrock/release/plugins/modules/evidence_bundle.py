@@ -8,7 +8,8 @@ DOCUMENTATION = r"""
 module: evidence_bundle
 short_description: Render a run's reports (md, html, Allure); write and verify its evidence bundle
 description:
-  - Calls C(bedrock_release.bundle.finalize_run) - report.json rebuilt from the journal, report.md and a
+  - Calls C(bedrock_release.report.bundle.finalize_run) - report.json rebuilt from the journal, report.md
+    and a
     single-file report.html with inline SVG plots, the Allure report (allure-report/index.html), then
     runs/<run-id>/bundle with manifest.json (SHA-256 of every file, the journal's chain anchor), verified.
   - Fails when the bundle does not verify right after it was written.
@@ -42,8 +43,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
-    from bedrock_release.bundle import BundleError, finalize_run
-    from bedrock_release.report import ReportError
+    from bedrock_release.report.bundle import BundleError, finalize_run
+    from bedrock_release.report.model import ReportError
 except ImportError:
     finalize_run = None
     BundleError = ReportError = ValueError

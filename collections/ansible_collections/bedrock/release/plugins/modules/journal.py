@@ -10,7 +10,7 @@ short_description: Append an action to the run's deploy journal (runs/<run-id>/a
 description:
   - Appends one record of docs/contracts.md "The deploy journal" after checking that its data has
     the action's required fields, and returns the run state folded from the journal.
-  - Logic in C(bedrock_release.journal).
+  - Logic in C(bedrock_release.pipeline.journal).
 options:
   run_dir:
     description: The run folder.
@@ -59,7 +59,7 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
-    from bedrock_release.journal import JournalError
+    from bedrock_release.pipeline.journal import JournalError
 except ImportError:
     JournalError = ValueError
 

@@ -71,7 +71,7 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
-    from bedrock_release.journal import parse_ts, read_state
+    from bedrock_release.pipeline.journal import parse_ts, read_state
     from bedrock_release.plan import phase as plan_phase
 except ImportError:
     plan_phase = None

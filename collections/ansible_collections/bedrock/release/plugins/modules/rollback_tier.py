@@ -81,8 +81,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
-    from bedrock_release.journal import read_state
     from bedrock_release.pipeline import rollbacks
+    from bedrock_release.pipeline.journal import read_state
 except ImportError:
     rollbacks = None
 

@@ -77,7 +77,7 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
-    from bedrock_release.journal import read_state
+    from bedrock_release.pipeline.journal import read_state
     from sandbox import control
     from sandbox.errors import SandboxError
     from sandbox.paths import SandboxPaths

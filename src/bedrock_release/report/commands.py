@@ -13,11 +13,11 @@ import sys
 import time
 from pathlib import Path
 
-from bedrock_release.report import ReportError
+from bedrock_release.report.model import ReportError
 
 __all__ = ["EXIT_NO_GO", "EXIT_OK", "EXIT_USAGE", "register", "resolve_run"]
 
-_RUNS = Path(__file__).resolve().parents[2] / "runs"
+_RUNS = Path(__file__).resolve().parents[3] / "runs"
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 
 
@@ -44,13 +44,13 @@ def _progress(quiet: bool) -> object:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bedrock_release import bundle  # noqa: PLC0415 - matplotlib only for commands that render
+    from bedrock_release.report import bundle  # noqa: PLC0415 - matplotlib only for commands that render
 
     run_dir: Path | str = args.run
     try:
         run_dir = resolve_run(args.run, args.runs_dir)
         if args.no_bundle:
-            from bedrock_release.report_render import write_renderings  # noqa: PLC0415
+            from bedrock_release.report.render import write_renderings  # noqa: PLC0415
 
             md, page, _ = write_renderings(run_dir)
             summary = {
@@ -86,7 +86,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from bedrock_release import bundle  # noqa: PLC0415
+    from bedrock_release.report import bundle  # noqa: PLC0415
 
     target = Path(args.target)
     if not target.exists() and (args.runs_dir / args.target).exists():
@@ -123,7 +123,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from bedrock_release.status import read_status  # noqa: PLC0415
+    from bedrock_release.report.status import read_status  # noqa: PLC0415
 
     try:
         status = read_status(args.runs_dir, timeout_s=args.timeout)
@@ -138,7 +138,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from bedrock_release import watch_schedule  # noqa: PLC0415
+    from bedrock_release.pipeline import watch_schedule  # noqa: PLC0415
 
     try:
         run_dir = resolve_run(args.run, args.runs_dir)

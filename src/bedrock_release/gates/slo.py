@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from bedrock_release.histogram import (
+from bedrock_release.gates.histogram import (
     DataError,
     Histogram,
     QuantileEstimate,
@@ -24,7 +24,7 @@ from bedrock_release.histogram import (
     quantile_ci_ranks,
     value_bounds_at_rank,
 )
-from bedrock_release.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
 
 __all__ = [
     "MIN_CACHE_LOOKUPS",

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bedrock_release.histogram import DataError, Histogram, from_locust
-from bedrock_release.slo import CounterSample, parse_series
+from bedrock_release.gates.histogram import DataError, Histogram, from_locust
+from bedrock_release.gates.slo import CounterSample, parse_series
 
 __all__ = [
     "ALL",

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bedrock_release.load_results import LoadResults, LoadResultsError, load_results
+from bedrock_release.load.results import LoadResults, LoadResultsError, load_results
 from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
 
 __all__ = [
@@ -42,7 +42,7 @@ __all__ = [
     "slo_plan",
 ]
 
-LOCUSTFILE = Path(__file__).resolve().parents[2] / "load" / "locustfile.py"
+LOCUSTFILE = Path(__file__).resolve().parents[3] / "load" / "locustfile.py"
 #: Load sizing: 1.5x the error-rate gate's 1000 requests per window, so every window has margin.
 REQUESTS_PER_ROLLING_WINDOW = 1500
 #: Bounds of the request rate: production is sampled at least this fast ...

@@ -20,20 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bedrock_release.journal import JOURNAL_NAME, Journal
-from bedrock_release.load import monitoring_plan
+from bedrock_release.gates.verdict import GateResult
+from bedrock_release.load.runner import monitoring_plan
+from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal
 from bedrock_release.plan import ROLLING_WINDOW_S
 from bedrock_release.suite import gates
 from bedrock_release.suite.clients import aws_client, http_session
 from bedrock_release.suite.measurement import MeasuredSpan, measure_load
 from bedrock_release.suite.slo_spec import SloSpec, load_slo_specs
 from bedrock_release.suite.target import TargetError, load_target
-from bedrock_release.verdict import GateResult
 
 __all__ = ["ACTOR", "Evaluation", "WatchError", "WatchOutcome", "evaluate_span", "run_from_cli", "watch"]
 
 ACTOR = "post-deployment-watch"
-_FEATURE = Path(__file__).resolve().parents[2] / "features" / "slo_gates.feature"
+_FEATURE = Path(__file__).resolve().parents[3] / "features" / "slo_gates.feature"
 
 
 class WatchError(ValueError):

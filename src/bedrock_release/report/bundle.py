@@ -5,7 +5,7 @@ report), cucumber JSON, JUnit XML, the suite's logs, locust results, the deploy 
 audit trail), the approvals the run rested on, the report (json, md, html), target.json, and
 ``manifest.json`` with the size and SHA-256 of every file plus the journal chain's anchor (record
 count and head hash). ``verify`` checks every byte against the manifest and the audit chain record
-by record, naming each file or record that does not match (``bedrock_release.evidence``).
+by record, naming each file or record that does not match (``bedrock_release.report.evidence``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bedrock_release import allure_report
-from bedrock_release.evidence import MANIFEST_NAME, BundleVerdict, verify_bundle, write_manifest
-from bedrock_release.journal import JOURNAL_NAME
-from bedrock_release.report_builder import REPORT_NAME
-from bedrock_release.report_render import ALLURE_REPORT, HTML_NAME, MD_NAME, write_renderings
+from bedrock_release.pipeline.journal import JOURNAL_NAME
+from bedrock_release.report import allure as allure_report
+from bedrock_release.report.builder import REPORT_NAME
+from bedrock_release.report.evidence import MANIFEST_NAME, BundleVerdict, verify_bundle, write_manifest
+from bedrock_release.report.render import ALLURE_REPORT, HTML_NAME, MD_NAME, write_renderings
 
 __all__ = [
     "AUDIT_IN_BUNDLE",
@@ -40,7 +40,7 @@ __all__ = [
 
 BUNDLE_DIR = "bundle"
 AUDIT_IN_BUNDLE = "audit/audit.jsonl"
-_REPO = Path(__file__).resolve().parents[2]
+_REPO = Path(__file__).resolve().parents[3]
 #: Run sub-folders copied as they are: (folder in the run, folder in the bundle).
 _FOLDERS = (
     ("allure-results", "allure-results"),

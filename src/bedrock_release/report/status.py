@@ -13,8 +13,8 @@ from typing import Any
 
 import requests
 
-from bedrock_release.journal import read_state
-from bedrock_release.lock import DeployLock
+from bedrock_release.pipeline.journal import read_state
+from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.pipeline.run import LOCK_NAME
 
 __all__ = ["Status", "read_status"]

@@ -6,7 +6,7 @@ place a feature states it, and reports a feature that accepts more than the plan
 or a scenario that no longer states a threshold it must (``dropped``). Tightening is allowed. A plan
 that no longer states a threshold in the expected words is itself a problem: the check fails closed.
 
-    python -m bedrock_release.threshold_drift [--plan docs/deployment-plan.md] [--features features]
+    python -m bedrock_release.gates.threshold_drift [--plan docs/deployment-plan.md] [--features features]
 """
 
 from __future__ import annotations
@@ -463,7 +463,7 @@ def plan_thresholds(
         if match is None:
             raise DriftError(
                 f"{label} no longer states the {spec.title} in the expected words ({spec.plan!r}): "
-                "update the drift catalogue (bedrock_release.threshold_drift) together with the plan"
+                "update the drift catalogue (bedrock_release.gates.threshold_drift) together with the plan"
             )
         where = f"{label}:{text.count(chr(10), 0, match.start()) + 1}"
         op = _OPS.get(match.groupdict().get("op") or "", spec.plan_op)
@@ -597,7 +597,9 @@ def check_drift(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: exit 0 without drift, 1 with drift (each problem on stderr), 2 when a file cannot be read."""
-    parser = argparse.ArgumentParser(prog="python -m bedrock_release.threshold_drift", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bedrock_release.gates.threshold_drift", description=__doc__
+    )
     parser.add_argument("--plan", default="docs/deployment-plan.md", help="the deployment plan")
     parser.add_argument("--features", default="features", help="the folder of the feature files")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")

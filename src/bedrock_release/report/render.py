@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail import AuditRecord, read
-from bedrock_release.journal import JOURNAL_NAME, parse_ts
-from bedrock_release.load_results import ALL, LoadResults, LoadResultsError, load_results
+from bedrock_release.gates.slo import rolling_windows
+from bedrock_release.load.results import ALL, LoadResults, LoadResultsError, load_results
+from bedrock_release.pipeline.journal import JOURNAL_NAME, parse_ts
 from bedrock_release.plan import FLAGS, ROLLING_WINDOW_S
-from bedrock_release.report import Report
-from bedrock_release.report_builder import REPORT_NAME, write_report
-from bedrock_release.slo import rolling_windows
+from bedrock_release.report.builder import REPORT_NAME, write_report
+from bedrock_release.report.model import Report
 
 __all__ = [
     "HTML_NAME",

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bedrock_release.gates.verdict import GateResult, Verdict
 from bedrock_release.inventory_validation import SEMVER
 from bedrock_release.plan import DECISION_POINTS, PHASES, ROLLBACK_TIERS, RollbackTier, phase
-from bedrock_release.verdict import GateResult, Verdict
 
 __all__ = [
     "PHASES",

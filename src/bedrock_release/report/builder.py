@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from audit_trail import read
-from bedrock_release.journal import JOURNAL_NAME, GateRecord, RunState, StepRecord, fold, parse_ts
+from bedrock_release.gates.verdict import Verdict
+from bedrock_release.pipeline.journal import JOURNAL_NAME, GateRecord, RunState, StepRecord, fold, parse_ts
 from bedrock_release.plan import PHASES, ROLLBACK_TIERS, RollbackTier
-from bedrock_release.report import (
+from bedrock_release.report.model import (
     DecisionPointEntry,
     GateEntry,
     Outcome,
@@ -19,7 +20,6 @@ from bedrock_release.report import (
     ReportError,
     RollbackEntry,
 )
-from bedrock_release.verdict import Verdict
 
 __all__ = ["REPORT_NAME", "build_report", "derive_outcome", "write_report"]
 

@@ -4,7 +4,7 @@
 the versioned ``allure/categories.json`` to a results folder; ``generate_html`` renders the results
 with ``allure awesome --single-file``, carrying history in a JSON-lines file between runs.
 
-CLI: ``python -m bedrock_release.allure_report RESULTS_DIR OUT_DIR [--history PATH] [--name NAME]``.
+CLI: ``python -m bedrock_release.report.allure RESULTS_DIR OUT_DIR [--history PATH] [--name NAME]``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ __all__ = [
     "write_run_metadata",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 ALLURE_BIN = REPO_ROOT / "node_modules" / ".bin" / "allure"
 CATEGORIES = REPO_ROOT / "allure" / "categories.json"
 DEFAULT_HISTORY = REPO_ROOT / "runs" / "allure-history.jsonl"

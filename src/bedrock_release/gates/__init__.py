@@ -1,0 +1,1 @@
+"""Gate math: SLO formulas, latency histograms, verdicts, the features' thresholds and their drift."""

@@ -1,0 +1,1 @@
+"""What is released: the artifact of a release and the approvals bound to it."""
