@@ -55,10 +55,19 @@ class Endpoints:
     bedrock: str | None
     aws: str | None
     traffic_admin: str | None = None
+    # slot -> host name -> that host's own base URL (docs/contracts.md "Fleet"); every per-host read uses it.
+    hosts: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def slot(self, name: str) -> str | None:
         """Return the base URL of one slot, None when unknown or unreachable."""
         return self.slots.get(name)
+
+    def hosts_of(self, slot: str) -> dict[str, str]:
+        """Return {host name: base URL} of every host of a slot; a slot without hosts is its one URL."""
+        hosts = dict(self.hosts.get(slot) or {})
+        if not hosts and self.slots.get(slot):
+            hosts = {slot: str(self.slots[slot])}
+        return hosts
 
     def to_dict(self) -> dict[str, Any]:
         """Return the endpoints in target.json's shape."""
@@ -66,6 +75,7 @@ class Endpoints:
             "traffic": self.traffic,
             "traffic_admin": self.traffic_admin,
             "slots": dict(self.slots),
+            "hosts": {slot: dict(hosts) for slot, hosts in self.hosts.items()},
             "mcp": self.mcp,
             "bedrock": self.bedrock,
             "aws": self.aws,
@@ -189,6 +199,7 @@ def _endpoints(raw: Any, source: str, environment: str) -> Endpoints:
     if unknown:
         raise TargetError(source, f"'endpoints.slots' has unknown slots {unknown}")
     endpoints = Endpoints(
+        hosts=_hosts(raw.get("hosts"), source),
         traffic=_url(raw.get("traffic"), "endpoints.traffic", source),
         traffic_admin=_url(raw.get("traffic_admin"), "endpoints.traffic_admin", source),
         slots={name: _url(slots_raw.get(name), f"endpoints.slots.{name}", source) for name in SLOT_NAMES},
@@ -201,10 +212,29 @@ def _endpoints(raw: Any, source: str, environment: str) -> Endpoints:
     return endpoints
 
 
+def _hosts(raw: Any, source: str) -> dict[str, dict[str, str]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not set(raw) <= set(SLOT_NAMES):
+        raise TargetError(source, f"'endpoints.hosts' must map blue and green to their hosts, got {raw!r}")
+    hosts: dict[str, dict[str, str]] = {}
+    for slot, members in raw.items():
+        if not isinstance(members, Mapping) or not members:
+            raise TargetError(
+                source, f"'endpoints.hosts.{slot}' must map host names to URLs, got {members!r}"
+            )
+        hosts[slot] = {
+            str(name): str(_url(url, f"endpoints.hosts.{slot}.{name}", source))
+            for name, url in members.items()
+        }
+    return hosts
+
+
 def _loopback_only(endpoints: Endpoints, source: str) -> None:
     # The sandbox binds 127.0.0.1 only; a local target pointing anywhere else is a mistake.
     urls = [endpoints.traffic, endpoints.traffic_admin, endpoints.mcp, endpoints.bedrock, endpoints.aws]
     urls += list(endpoints.slots.values())
+    urls += [url for members in endpoints.hosts.values() for url in members.values()]
     for url in filter(None, urls):
         host = urlsplit(url).hostname or ""
         try:
