@@ -7,7 +7,8 @@ always sum to 100, so two slots can never both take 100%.
 Caddy's weighted round robin serves each upstream its weight *in a row* (``[95, 5]`` = 95 blue then
 5 green) and a PATCH restarts the cycle, so weights are reduced by their GCD before they are set and
 the split is observed over a whole multiple of the reduced total: the ratio is then exact. An ALB
-picks per request at random: there the observation is a sample and the tolerance does the work.
+picks per request at random: there the observation is a sample, and the split test
+(``bedrock_release.gates.canary_split``) sizes it so that both balancers get the same guarantees.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.gates.canary_split import SplitTest, split_gate
+from bedrock_release.gates.verdict import GateResult, Window
 
 __all__ = [
     "SLOTS",
@@ -244,6 +246,7 @@ class SplitObservation:
     observed_share_pct: float
     new_slot: str
     tolerance_pp: float
+    partial_steps: int = 3  # canary steps strictly between 0 and 100 % (SplitTest.partial_steps)
 
     @property
     def deviation_pp(self) -> float:
@@ -251,30 +254,26 @@ class SplitObservation:
         return abs(self.observed_share_pct - self.expected_share_pct)
 
     @property
+    def test(self) -> SplitTest:
+        """The split test this observation is judged by (sized for random routing)."""
+        return SplitTest(tolerance_pp=self.tolerance_pp, partial_steps=self.partial_steps)
+
+    @property
     def within_tolerance(self) -> bool:
-        """Return True when the new slot's share is within the tolerance and nothing failed."""
-        return self.errors == 0 and self.deviation_pp <= self.tolerance_pp
+        """Return True when the split test passed: share within the tolerance on enough answers, no error."""
+        return self.gate("").passed
 
     def gate(self, source: str) -> GateResult:
-        """Return the observation as a gate (deviation <= tolerance), for the journal and report."""
-        answered = sum(self.counts.values())
-        reasons = [] if self.errors == 0 else [f"{self.errors} of {self.requests} requests failed"]
-        verdict = Verdict.PASS if self.within_tolerance and answered > 0 else Verdict.FAIL
-        if answered == 0:
-            verdict, reasons = Verdict.INCONCLUSIVE, [*reasons, "no request was answered by a slot"]
-        return GateResult(
-            name=f"canary-split-{self.weights[self.new_slot]}pct",
-            verdict=verdict,
-            value=round(self.deviation_pp, 3) if answered else None,
-            threshold=self.tolerance_pp,
-            unit="percentage points",
-            comparison=Comparison.AT_MOST,
-            samples=answered,
-            min_samples=1,
-            window=Window(f"{self.requests} requests right after the weights were set", None),
+        """Return the observation as the split test's gate, for the journal and report."""
+        return split_gate(
+            self.counts,
+            new_slot=self.new_slot,
+            expected_share_pct=self.expected_share_pct,
+            errors=self.errors,
+            test=self.test,
             source=source,
-            reasons=tuple(reasons),
-            raw={"counts": dict(self.counts), "weights": dict(self.weights)},
+            window=Window(f"{self.requests} requests right after the weights were set", None),
+            name=f"canary-split-{self.weights[self.new_slot]}pct",
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,6 +309,7 @@ def observe_split(
     tolerance_pp: float,
     timeout_s: float = 5.0,
     concurrency: int = 1,
+    partial_steps: int = 3,
     fetch: Callable[[str, float], str | None] = _one_request,
 ) -> SplitObservation:
     """Send ``requests`` GETs to url (through the load balancer) and count the answering slots.
@@ -334,6 +334,7 @@ def observe_split(
         observed_share_pct=observed,
         new_slot=new_slot,
         tolerance_pp=tolerance_pp,
+        partial_steps=partial_steps,
     )
 
 

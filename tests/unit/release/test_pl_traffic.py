@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -149,7 +150,7 @@ def test_alb_needs_both_slots() -> None:
 
 
 def _fetcher(pattern: str) -> Any:
-    answers = iter(pattern * 100)
+    answers = itertools.cycle(pattern)
 
     def fetch(_url: str, _timeout: float) -> str | None:
         char = next(answers)
@@ -163,21 +164,34 @@ def test_observed_split_within_tolerance_is_a_passing_gate() -> None:
         "http://127.0.0.1:1/version",
         {"blue": 75, "green": 25},
         "green",
-        requests=40,
+        requests=960,  # the split test's size at 25 % (docs/gates.md "Canary split")
         tolerance_pp=5,
         fetch=_fetcher("bbbg"),
     )
-    assert obs.counts == {"blue": 30, "green": 10}
+    assert obs.counts == {"blue": 720, "green": 240}
     assert obs.within_tolerance
     gate = obs.gate("fake")
     assert gate.verdict.value == "pass"
     assert gate.value == 0.0
+    assert gate.min_samples == 950
     assert obs.to_dict()["observed_share_pct"] == 25.0
+
+
+def test_an_exact_split_on_the_old_40_requests_is_not_enough_evidence() -> None:
+    """40 requests passed a healthy canary under random routing with 0.35 over 5/25/50 %: inconclusive now."""
+    obs = t.observe_split(
+        "u", {"blue": 75, "green": 25}, "green", requests=40, tolerance_pp=5, fetch=_fetcher("bbbg")
+    )
+    assert obs.deviation_pp == 0
+    assert not obs.within_tolerance
+    gate = obs.gate("fake")
+    assert gate.verdict.value == "inconclusive"
+    assert "at least 950 needed" in gate.message()
 
 
 def test_errors_or_a_wrong_share_fail_and_no_answer_is_inconclusive() -> None:
     wrong = t.observe_split(
-        "u", {"blue": 95, "green": 5}, "green", requests=20, tolerance_pp=5, fetch=_fetcher("bg")
+        "u", {"blue": 95, "green": 5}, "green", requests=280, tolerance_pp=5, fetch=_fetcher("bg")
     )
     assert not wrong.within_tolerance
     assert wrong.gate("fake").verdict.value == "fail"
@@ -186,6 +200,7 @@ def test_errors_or_a_wrong_share_fail_and_no_answer_is_inconclusive() -> None:
     )
     assert errors.errors == 5
     assert not errors.within_tolerance
+    assert errors.gate("fake").verdict.value == "fail"
     silent = t.observe_split(
         "u", {"blue": 100, "green": 0}, "green", requests=4, tolerance_pp=5, fetch=_fetcher("x")
     )

@@ -9,8 +9,11 @@ module: traffic_split
 short_description: Count which slot answers requests sent through the load balancer
 description:
   - Sends GET requests to C(url) (through the load balancer) and counts the C(X-Slot) header of the
-    answers. The number of requests is the smallest multiple of the GCD-reduced weight total that is
-    at least C(min_requests), so Caddy's blocky weighted round robin shows its exact ratio.
+    answers. The number of requests is the split test's sample size
+    (C(bedrock_release.gates.canary_split), docs/gates.md, Canary split) - the smallest multiple of
+    the GCD-reduced weight total, at least C(min_requests), with which a healthy canary passes all
+    partial C(canary_steps) with probability >= 0.999 and a share off by twice the tolerance fails
+    with >= 0.99, under random routing (an ALB) as under Caddy's rotation.
   - Journals C(traffic_split_observed) and a C(gate_evaluated) record (the deviation of the new slot's
     share from its weight, against the tolerance). Never fails by itself; the role asserts.
   - Only 127.0.0.1 may be the target unless C(allow_remote) (staging, production).
@@ -33,9 +36,14 @@ options:
     type: int
     default: 40
   tolerance_pp:
-    description: Allowed deviation of the new slot's share, in percentage points.
+    description: Allowed deviation of the new slot's share, in percentage points (above 0, below 50).
     type: float
     default: 5.0
+  canary_steps:
+    description: Every share of the canary (percent); those between 0 and 100 share the 0.999.
+    type: list
+    elements: int
+    default: [5, 25, 50, 100]
   allow_remote:
     description: Allow a non-loopback URL (an ALB in staging or production).
     type: bool
@@ -74,7 +82,7 @@ observation:
   returned: always
   type: dict
 within_tolerance:
-  description: Whether the new slot's share is within the tolerance with no errors.
+  description: Whether the split test passed (share within the tolerance on enough answers, no errors).
   returned: always
   type: bool
 summary:
@@ -91,12 +99,13 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
+    from bedrock_release.gates.canary_split import SplitTest, partial_steps
     from bedrock_release.pipeline.traffic import (
         TrafficError,
         check_loopback,
         evaluate_split,
-        observation_size,
         observe_split,
+        reduced,
     )
 except ImportError:
     observe_split = None
@@ -111,6 +120,7 @@ def main() -> None:
             "new_slot": {"type": "str", "choices": ["blue", "green"], "required": True},
             "min_requests": {"type": "int", "default": 40},
             "tolerance_pp": {"type": "float", "default": 5.0},
+            "canary_steps": {"type": "list", "elements": "int", "default": [5, 25, 50, 100]},
             "allow_remote": {"type": "bool", "default": False},
             "concurrency": {"type": "int", "default": 1},
             "timeout_s": {"type": "float", "default": 5.0},
@@ -124,7 +134,11 @@ def main() -> None:
     weights = {k: int(v) for k, v in p["weights"].items()}
     try:
         check_loopback(p["url"], allow_remote=p["allow_remote"])
-        requests = observation_size(weights, p["min_requests"])
+        steps = partial_steps(p["canary_steps"])
+        test = SplitTest(tolerance_pp=p["tolerance_pp"], partial_steps=steps)
+        requests = test.sample_size(
+            weights[p["new_slot"]], at_least=p["min_requests"], multiple_of=sum(reduced(weights))
+        )
     except (TrafficError, ValueError, KeyError) as exc:
         module.fail_json(msg=str(exc))
     if module.check_mode:
@@ -139,6 +153,7 @@ def main() -> None:
         tolerance_pp=p["tolerance_pp"],
         timeout_s=p["timeout_s"],
         concurrency=p["concurrency"],
+        partial_steps=steps,
     )
     gate = observation.gate(source=f"{requests} GET {p['url']} (X-Slot header)")
     if p["run_dir"]:
