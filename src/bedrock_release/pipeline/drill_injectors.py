@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -114,6 +115,68 @@ def _caddy_origin(targets: SandboxTargets) -> str:
     return targets.caddy_admin_url.rstrip("/").split("://", 1)[-1]
 
 
+def _free_loopback_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with _NO_PROXY.open(urllib.request.Request(url), timeout=2):  # noqa: S310 - loopback
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_silent(url: str, timeout_s: float = 10.0) -> None:
+    """Wait until nothing answers at url any more (Caddy moves its admin listener after the POST)."""
+    deadline = time.monotonic() + timeout_s
+    while _answers(url):
+        if time.monotonic() > deadline:
+            raise DrillError(f"{url} still answers {timeout_s:g} s after the admin endpoint was moved")
+        time.sleep(0.1)
+
+
+_CADDY_KINDS = ("caddy_admin_refuses", "caddy_admin_unreachable")
+
+
+def _apply_caddy(kind: str, targets: SandboxTargets) -> dict[str, Any]:
+    base = targets.caddy_admin_url.rstrip("/")
+    before = _call("GET", f"{base}/config/admin") or {}
+    if kind == "caddy_admin_refuses":
+        origin = _caddy_origin(targets)
+        refusing = {**before, "enforce_origin": True, "origins": [origin]}
+        _call("POST", f"{base}/config/admin", body=refusing)
+        return {"target": "caddy", "admin_before": before, "origin": origin}
+    # caddy_admin_unreachable: the admin endpoint moves to a free loopback port, so nothing answers at the
+    # address the pipeline knows (connection refused, as an admin API that is down), while the proxy serves.
+    moved_to = _free_loopback_address()
+    _call("POST", f"{base}/config/admin", body={**before, "listen": moved_to})
+    _wait_silent(f"{base}/config/admin")
+    return {"target": "caddy", "admin_before": before, "moved_to": moved_to}
+
+
+def _clear_caddy(kind: str, facts: Mapping[str, Any], targets: SandboxTargets) -> dict[str, Any]:
+    base = targets.caddy_admin_url.rstrip("/")
+    if kind == "caddy_admin_refuses":
+        origin = str(facts.get("origin") or _caddy_origin(targets))
+        before = dict(facts.get("admin_before") or {"listen": origin})
+        _call("POST", f"{base}/config/admin", body=before, headers={"Origin": f"http://{origin}"})
+        _wait_answers(f"{base}/config/admin")
+        return {"target": "caddy", "cleared": "admin API accepts changes again"}
+    # caddy_admin_unreachable: idempotent - an endpoint already back (cleared by hand, or by an earlier
+    # clear) is left alone; otherwise the config from before is posted to where the endpoint moved.
+    if _answers(f"{base}/config/admin"):
+        return {"target": "caddy", "cleared": "admin API already answers at its address"}
+    before = dict(facts.get("admin_before") or {"listen": _caddy_origin(targets)})
+    _call("POST", f"http://{facts['moved_to']}/config/admin", body=before)
+    _wait_answers(f"{base}/config/admin")
+    return {"target": "caddy", "cleared": "admin API answers at its address again"}
+
+
 def apply(kind: str, payload: Mapping[str, Any], targets: SandboxTargets) -> dict[str, Any]:
     """Set one environment fault; return the facts ``clear`` needs (journaled with the injection)."""
     if kind == "emulator":
@@ -138,13 +201,8 @@ def apply(kind: str, payload: Mapping[str, Any], targets: SandboxTargets) -> dic
         if not _wait_stopped(pid, stopped=True):
             raise DrillError(f"{program} (pid {pid}) did not stop after SIGSTOP")
         return {"target": "process", "program": program, "how": "frozen", "pid": pid}
-    if kind == "caddy_admin_refuses":
-        base = targets.caddy_admin_url.rstrip("/")
-        before = _call("GET", f"{base}/config/admin") or {}
-        origin = _caddy_origin(targets)
-        refusing = {**before, "enforce_origin": True, "origins": [origin]}
-        _call("POST", f"{base}/config/admin", body=refusing)
-        return {"target": "caddy", "admin_before": before, "origin": origin}
+    if kind in _CADDY_KINDS:
+        return _apply_caddy(kind, targets)
     raise DrillError(f"unknown injection kind {kind!r}")
 
 
@@ -181,11 +239,6 @@ def clear(kind: str, facts: Mapping[str, Any], targets: SandboxTargets) -> dict[
         if not _wait_stopped(pid, stopped=False):
             raise DrillError(f"{facts.get('program')} (pid {pid}) is still stopped after SIGCONT")
         return {"target": "process", "program": facts.get("program"), "cleared": "resumed", "pid": pid}
-    if kind == "caddy_admin_refuses":
-        base = targets.caddy_admin_url.rstrip("/")
-        origin = str(facts.get("origin") or _caddy_origin(targets))
-        before = dict(facts.get("admin_before") or {"listen": origin})
-        _call("POST", f"{base}/config/admin", body=before, headers={"Origin": f"http://{origin}"})
-        _wait_answers(f"{base}/config/admin")
-        return {"target": "caddy", "cleared": "admin API accepts changes again"}
+    if kind in _CADDY_KINDS:
+        return _clear_caddy(kind, facts, targets)
     raise DrillError(f"unknown injection kind {kind!r}")

@@ -50,7 +50,14 @@ __all__ = [
 ]
 
 #: Injection kinds that change the environment (journaled with the facts needed to clear them).
-ENVIRONMENT_KINDS = ("emulator", "mcp", "program_stop", "program_freeze", "caddy_admin_refuses")
+ENVIRONMENT_KINDS = (
+    "emulator",
+    "mcp",
+    "program_stop",
+    "program_freeze",
+    "caddy_admin_refuses",
+    "caddy_admin_unreachable",
+)
 _KINDS = ("slot_env", *ENVIRONMENT_KINDS)
 _OUTCOMES = ("rolled_back", "failed", "deployed")
 
@@ -291,6 +298,25 @@ CATALOGUE: Mapping[str, Drill] = MappingProxyType(
                 expected_tier=RollbackTier.IMMEDIATE,
                 expected_outcome="failed",
                 detected_by="rollback role: flag write times out; its rescue records the failure and pages",
+            ),
+            Drill(
+                name="rollback-balancer-unreachable",
+                phase=2,
+                description="the release fails 20% of its operations once it serves canary traffic (as "
+                "errors-under-load), and when the full rollback starts the load balancer's admin API stops "
+                "answering (Caddy's admin endpoint moved away: every admin call is refused)",
+                injection=Injection("slot_env", {"errors_under_load": {"rate": 0.2}}),
+                rollback_injection=Injection("caddy_admin_unreachable", {}),
+                expected_verdict="no-go at decision point 1; the full rollback's first step ('Live traffic "
+                "weights are known') retries the load balancer with backoff (journaled backend_retry) until "
+                "the rollback's deadline (1800 s x time scale from the failure); if it answers again the "
+                "rollback finishes verified, otherwise rollback_finished verified false with the traffic "
+                "left, outcome failed, on-call paged, the deploy lock released",
+                expected_tier=RollbackTier.FULL,
+                expected_outcome="failed",
+                traffic_moved=True,
+                detected_by="rollback role: traffic_weights retries until retry_until, then its rescue "
+                "records the traffic left; the phase's failure path pages the no-go, releases the lock",
             ),
         )
     }

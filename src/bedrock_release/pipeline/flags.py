@@ -2,18 +2,21 @@
 
 ``<flags_path>/<FLAG>`` String parameters holding ``true`` or ``false``; a missing parameter is off.
 The pipeline snapshots them before a deploy, sets them one at a time in the plan's order, and a
-full rollback restores the snapshot.
+full rollback restores the snapshot. Every SSM call goes through the store's ``retry``
+(``bedrock_release.pipeline.retry``): once by default, again after a throttling or an unanswered
+call until the deadline of a rollback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from bedrock_release.pipeline.retry import NO_RETRY, Retry
 from bedrock_release.plan import FLAGS
 
 __all__ = ["FlagChange", "FlagStore", "FlagStoreError", "ssm_client"]
@@ -62,6 +65,7 @@ class FlagStore:
 
     client: Any
     path: str
+    retry: Retry = field(default=NO_RETRY, compare=False)
 
     def name(self, flag: str) -> str:
         """Return the parameter name of a flag."""
@@ -71,11 +75,12 @@ class FlagStore:
 
     def get(self, flag: str) -> bool | None:
         """Return a flag's stored value, None when the parameter does not exist."""
+        name = self.name(flag)
         try:
-            raw = self.client.get_parameter(Name=self.name(flag))["Parameter"]["Value"]
+            raw = self.retry(lambda: self.client.get_parameter(Name=name), f"SSM get_parameter {name}")
         except self.client.exceptions.ParameterNotFound:
             return None
-        return _parse(self.name(flag), raw)
+        return _parse(name, raw["Parameter"]["Value"])
 
     def snapshot(self) -> dict[str, bool | None]:
         """Return every flag's stored value (None = absent), in the plan's order."""
@@ -87,8 +92,10 @@ class FlagStore:
         change = FlagChange(flag, value, previous)
         if previous is value or check_mode:
             return change
-        self.client.put_parameter(
-            Name=self.name(flag), Value="true" if value else "false", Type="String", Overwrite=True
+        name, text = self.name(flag), "true" if value else "false"
+        self.retry(
+            lambda: self.client.put_parameter(Name=name, Value=text, Type="String", Overwrite=True),
+            f"SSM put_parameter {name}={text}",
         )
         return change
 

@@ -30,6 +30,11 @@ class HttpAnswer:
     json: Any = None
     error: str = ""
 
+    @property
+    def transient(self) -> bool:
+        """Whether the answer may change by itself: none came, or 429, or a server error (5xx)."""
+        return self.status in {-1, 429} or self.status >= 500
+
     def ok(self, accepted: Sequence[int]) -> bool:
         """Whether the status is one of the accepted ones."""
         return self.status in accepted

@@ -68,6 +68,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "rollback_step": ("tier", "step", "status"),
         "rollback_finished": ("tier", "trigger", "duration_s", "target_s", "verified"),
         "oncall_paged": ("to", "reason", "delivered"),
+        "backend_retry": ("what", "attempt", "error", "wait_s", "until"),
     }
 )
 
@@ -231,6 +232,8 @@ class RollbackState:
     target_s: float | None = None
     verified: bool = False
     reason: str = ""
+    retry_until: str | None = None  # the deadline its steps retry transient failures until
+    traffic_left: Mapping[str, Any] | None = None  # rollbacks.TrafficLeft.to_dict()
 
 
 @dataclass(frozen=True)
@@ -524,6 +527,7 @@ class _Folder:
             trigger=data["trigger"],
             started_at=rec.ts,
             failure_at=data.get("failure_at"),
+            retry_until=data.get("retry_until"),
         )
 
     def _on_rollback_step(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:
@@ -541,6 +545,7 @@ class _Folder:
                 "target_s": float(data["target_s"]),
                 "verified": bool(data["verified"]),
                 "reason": str(data.get("reason") or ""),
+                "traffic_left": data.get("traffic_left"),
             }
         )
 

@@ -6,13 +6,20 @@ whose monitoring window degraded). A rollback's duration runs from the failure (
 ``phase_finished`` record) to ``rollback_finished`` and is compared with the plan's wall-clock
 target (300, 600, 1800 s): the scaled waits inside a rollback are shorter in the sandbox, the
 target is not.
+
+The same target, scaled by the run's time scale, is the rollback's *deadline* (``retry_until`` of
+``rollback_started``): until then every step tries a transient backend failure again
+(``bedrock_release.pipeline.retry``); past it the rollback gives up, and ``finish`` records it
+unverified with the traffic state it left (``traffic_left``: read from the load balancer, or the
+last weights this run set when the balancer does not answer).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +27,15 @@ from bedrock_release.pipeline.journal import Journal, RunState, parse_ts, read_s
 from bedrock_release.pipeline.rollback_policy import Action, Failure, decide
 from bedrock_release.plan import ON_CALL, ROLLBACK_TIERS, RollbackTier
 
-__all__ = ["RollbackChoice", "choose", "finish", "manual_intervention", "start"]
+__all__ = [
+    "RollbackChoice",
+    "TrafficLeft",
+    "choose",
+    "finish",
+    "manual_intervention",
+    "start",
+    "traffic_left",
+]
 
 
 @dataclass(frozen=True)
@@ -93,27 +108,81 @@ def _failure_at(state: RunState) -> str | None:
     return None
 
 
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def start(
     run_dir: str | os.PathLike[str], tier: str, trigger: str, *, by_hand: bool = False
 ) -> dict[str, Any]:
-    """Journal rollback_started with the moment the failure was known; return the record's data."""
+    """Journal rollback_started with the moment the failure was known and the deadline; return its data."""
     state = read_state(run_dir)
-    now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-    failure_at = None if by_hand else _failure_at(state)
+    now = _iso(datetime.now(UTC))
+    failure_at = (None if by_hand else _failure_at(state)) or now
+    target_s = ROLLBACK_TIERS[RollbackTier(tier)].target_s
+    scale = state.time_scale if state.time_scale and 0 < state.time_scale <= 1 else 1.0
     data = {
         "tier": RollbackTier(tier).value,
         "trigger": trigger,
-        "failure_at": failure_at or now,
-        "target_s": ROLLBACK_TIERS[RollbackTier(tier)].target_s,
+        "failure_at": failure_at,
+        "target_s": target_s,
         "steps": list(ROLLBACK_TIERS[RollbackTier(tier)].steps),
         "by_hand": by_hand,
+        # The tier's time target at the run's time scale: transient failures are retried until then.
+        "retry_until": _iso(parse_ts(failure_at) + timedelta(seconds=target_s * scale)),
     }
     Journal(Path(run_dir) / "audit.jsonl").record("rollback_started", data)
     return data
 
 
-def finish(run_dir: str | os.PathLike[str], *, verified: bool, reason: str = "") -> dict[str, Any]:
-    """Journal rollback_finished with its duration from the failure against the plan's target."""
+@dataclass(frozen=True)
+class TrafficLeft:
+    """The traffic split a rollback left: the weights, where they were read, and a sentence for people."""
+
+    weights: Mapping[str, int] | None
+    source: str  # load_balancer, journal (the balancer did not answer), unchanged (never set by this run)
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data (``rollback_finished.traffic_left``)."""
+        return {
+            "weights": dict(self.weights) if self.weights is not None else None,
+            "source": self.source,
+            "text": self.text,
+        }
+
+
+def _shares(weights: Mapping[str, int]) -> str:
+    return ", ".join(f"{slot} {int(weights[slot])} %" for slot in sorted(weights))
+
+
+def traffic_left(state: RunState, *, live: Mapping[str, Any] | None = None, error: str = "") -> TrafficLeft:
+    """Return the traffic state the rollback leaves: live when the balancer answered, else the journal's."""
+    silent = f"the load balancer did not answer ({error})" if error else "the load balancer did not answer"
+    if live:
+        weights, source, where = {str(k): int(v) for k, v in live.items()}, "load_balancer", "read live"
+    elif state.last_weights is not None:
+        weights, source, where = dict(state.last_weights), "journal", f"as this run last set them; {silent}"
+    else:
+        before = state.old_slot or "the active slot"
+        text = f"no weight was changed by this run: {before} serves what it served before ({silent})"
+        return TrafficLeft(None, "unchanged", text)
+    text = f"traffic {_shares(weights)} ({where})"
+    new = state.new_slot
+    if new and int(weights.get(new, 0)) > 0:
+        text += f"; slot {new} with release {state.release} takes {int(weights[new])} % of it"
+    return TrafficLeft(weights, source, text)
+
+
+def finish(
+    run_dir: str | os.PathLike[str],
+    *,
+    verified: bool,
+    reason: str = "",
+    live_weights: Mapping[str, Any] | None = None,
+    weights_error: str = "",
+) -> dict[str, Any]:
+    """Journal rollback_finished: duration from the failure against the plan's target, traffic left."""
     state = read_state(run_dir)
     rb = state.rollback
     if rb is None:
@@ -129,6 +198,7 @@ def finish(run_dir: str | os.PathLike[str], *, verified: bool, reason: str = "")
         "verified": verified,
         "within_target": duration <= target,
         "reason": reason,
+        "traffic_left": traffic_left(state, live=live_weights, error=weights_error).to_dict(),
     }
     Journal(Path(run_dir) / "audit.jsonl").record("rollback_finished", data)
     return data

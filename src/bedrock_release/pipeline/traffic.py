@@ -29,6 +29,7 @@ from botocore.config import Config
 
 from bedrock_release.gates.canary_split import SplitTest, split_gate
 from bedrock_release.gates.verdict import GateResult, Window
+from bedrock_release.pipeline.retry import TransientError, is_transient
 
 __all__ = [
     "SLOTS",
@@ -36,6 +37,7 @@ __all__ = [
     "CaddyWeights",
     "SplitObservation",
     "TrafficError",
+    "TrafficUnavailableError",
     "WeightsBackend",
     "canary_weights",
     "check_loopback",
@@ -52,6 +54,10 @@ _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class TrafficError(RuntimeError):
     """The load balancer refused, could not be reached, or does not look as expected."""
+
+
+class TrafficUnavailableError(TrafficError, TransientError):
+    """The load balancer did not answer, or answered 429/5xx: worth trying again (pipeline.retry)."""
 
 
 def check_loopback(url: str, *, allow_remote: bool) -> None:
@@ -122,7 +128,8 @@ class CaddyWeights:
             with _NO_PROXY.open(request, timeout=self.timeout_s) as response:
                 text = response.read().decode()
         except (urllib.error.URLError, OSError) as exc:
-            raise TrafficError(f"Caddy admin {method} {self.admin_url}{self.path}: {exc}") from None
+            error = TrafficUnavailableError if is_transient(exc) else TrafficError
+            raise error(f"Caddy admin {method} {self.admin_url}{self.path}: {exc}") from None
         return json.loads(text) if text.strip() else None
 
     def get(self) -> dict[str, int]:

@@ -117,7 +117,16 @@ def _rollback_entry(state: RunState) -> RollbackEntry | None:
     else:
         start = parse_ts(rb.failure_at or rb.started_at)
         duration = (parse_ts(state.last_ts or rb.started_at) - start).total_seconds()
-    return RollbackEntry(RollbackTier(rb.tier), rb.trigger, round(max(duration, 0.0), 3), target, rb.verified)
+    left = rb.traffic_left.get("text") if rb.traffic_left else None
+    return RollbackEntry(
+        RollbackTier(rb.tier),
+        rb.trigger,
+        round(max(duration, 0.0), 3),
+        target,
+        rb.verified,
+        rb.reason or None,
+        str(left) if left else None,
+    )
 
 
 def build_report(state: RunState) -> Report:

@@ -277,6 +277,8 @@ class RollbackEntry:
     duration_s: float
     target_s: float
     verified: bool
+    reason: str | None = None  # why it finished so (the failed step, manual intervention)
+    traffic_left: str | None = None  # the traffic split it left, in words
 
     @classmethod
     def for_tier(
@@ -292,19 +294,25 @@ class RollbackEntry:
         return self.duration_s <= self.target_s
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the contract's rollback shape."""
-        return {
+        """Return the contract's rollback shape (reason and traffic_left when the journal has them)."""
+        out: dict[str, Any] = {
             "tier": self.tier.value,
             "trigger": self.trigger,
             "duration_s": self.duration_s,
             "target_s": self.target_s,
             "verified": self.verified,
         }
+        for key in ("reason", "traffic_left"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        return out
 
     @classmethod
     def from_dict(cls, data: Any, path: str) -> RollbackEntry:
         """Validate and build from JSON data."""
-        obj = _obj(data, path, ("tier", "trigger", "duration_s", "target_s", "verified"))
+        obj = _obj(
+            data, path, ("tier", "trigger", "duration_s", "target_s", "verified"), ("reason", "traffic_left")
+        )
         p = f"{path}."
         if not isinstance(obj["verified"], bool):
             raise ReportError(f"{p}verified", f"expected true or false, got {obj['verified']!r}")
@@ -314,6 +322,8 @@ class RollbackEntry:
             _num(obj, "duration_s", p),
             _num(obj, "target_s", p),
             obj["verified"],
+            _str(obj, "reason", p) if "reason" in obj else None,
+            _str(obj, "traffic_left", p) if "traffic_left" in obj else None,
         )
 
 

@@ -336,10 +336,15 @@ def _rollback_line(report: Report) -> str:
     if rb is None:
         return "No rollback ran."
     within = "within" if rb.within_target else "OVER"
-    return (
+    line = (
         f"{rb.tier.value} rollback, trigger: {rb.trigger}; took {rb.duration_s:g} s against a target of "
         f"{rb.target_s:g} s ({within} target); verified: {'yes' if rb.verified else 'NO'}."
     )
+    if rb.reason and not rb.verified:
+        line += f" {rb.reason}."
+    if rb.traffic_left:
+        line += f" Traffic left: {rb.traffic_left}."
+    return line
 
 
 def _rollback_steps(view: RunView) -> list[list[str]]:
@@ -354,6 +359,22 @@ def _rollback_steps(view: RunView) -> list[list[str]]:
         if r.action == "rollback_step"
     ]
 
+
+def _pages(view: RunView) -> list[list[str]]:
+    """Every on-call page of the run (journal ``oncall_paged``): when, why, whether SNS took it."""
+    return [
+        [
+            _fmt(round(view.t(r.ts), 2)),
+            str(r.data.get("event", "rollback_failed")),
+            "yes" if r.data.get("delivered") else f"NO ({r.data.get('error', 'undelivered')})",
+            str(r.data.get("reason", "")),
+        ]
+        for r in view.records
+        if r.action == "oncall_paged"
+    ]
+
+
+_PAGE_HEADER = ("t (s)", "event", "delivered", "message")
 
 _GAP_NOTE = (
     "Implementation-gap detection accuracy measured in the sandbox measures the support pipeline "
@@ -423,6 +444,8 @@ def render_markdown(view: RunView) -> str:
     out += ["", "## Rollback", "", _rollback_line(r)]
     if steps := _rollback_steps(view):
         out += ["", _md_table(("t (s)", "step", "status", "detail"), steps)]
+    if pages := _pages(view):
+        out += ["", "## On-call", "", _md_table(_PAGE_HEADER, pages)]
     out += ["", "## Notes", "", f"- {_GAP_NOTE}"]
     if view.load_problems:
         out += [f"- load results not shown: {p}" for p in view.load_problems]
@@ -526,6 +549,8 @@ def render_html(view: RunView) -> str:
     parts += ["<h2>Rollback</h2>", f"<p id='rollback'>{_h(_rollback_line(r))}</p>"]
     if steps := _rollback_steps(view):
         parts.append(_html_table(("t (s)", "step", "status", "detail"), steps))
+    if pages := _pages(view):
+        parts += ["<h2>On-call</h2>", _html_table(_PAGE_HEADER, pages)]
     parts.append("<h2>Plots</h2>")
     for plot in plots(view):
         body = plot.svg if plot.svg else f"<p class='missing'>{_h(plot.missing)}</p>"

@@ -13,6 +13,9 @@ description:
     journaled as C(flag_set) with the previous value and whether it changed, unchanged flags too).
   - C(state=restored) puts every flag back to C(snapshot) (the full rollback).
   - The backend is always SSM (moto in the sandbox); credentials come from the environment.
+  - With C(retry_until), every SSM call that is throttled, unanswered or answered with a 5xx is tried
+    again with backoff until that time (C(bedrock_release.pipeline.retry)), each retry journaled
+    (C(backend_retry)) when C(run_dir) is given; access denied or a bad value fails at once.
 options:
   state:
     description: What to do.
@@ -41,8 +44,12 @@ options:
     type: str
     default: ""
   run_dir:
-    description: Run folder whose journal records the change.
+    description: Run folder whose journal records the change and every retry.
     type: path
+  retry_until:
+    description: RFC 3339 time until which a transient SSM failure is tried again; empty - one attempt.
+    type: str
+    default: ""
 author: Release Team
 """
 
@@ -77,9 +84,11 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 
 try:
     from bedrock_release.pipeline.flags import FlagStore, FlagStoreError, ssm_client
+    from bedrock_release.pipeline.retry import RetryExhaustedError, retry_until
 except ImportError:
     FlagStore = None
     FlagStoreError = RuntimeError
+    RetryExhaustedError = RuntimeError
 
 
 def main() -> None:
@@ -93,6 +102,7 @@ def main() -> None:
             "aws_region": {"type": "str", "required": True},
             "aws_endpoint_url": {"type": "str", "default": ""},
             "run_dir": {"type": "path"},
+            "retry_until": {"type": "str", "default": ""},
         },
         required_if=[("state", "present", ("flag", "value")), ("state", "restored", ("snapshot",))],
         supports_check_mode=True,
@@ -101,7 +111,11 @@ def main() -> None:
     p = module.params
     journal = journal_of(p["run_dir"]) if p["run_dir"] else None
     try:
-        store = FlagStore(ssm_client(p["aws_region"], p["aws_endpoint_url"]), p["flags_path"])
+        store = FlagStore(
+            ssm_client(p["aws_region"], p["aws_endpoint_url"]),
+            p["flags_path"],
+            retry=retry_until(p["retry_until"], p["run_dir"]),
+        )
         if p["state"] == "snapshot":
             values = store.snapshot()
             if journal and not module.check_mode:
@@ -126,7 +140,7 @@ def main() -> None:
                     },
                 )
         values = store.snapshot()
-    except (FlagStoreError, ValueError) as exc:
+    except (FlagStoreError, RetryExhaustedError, ValueError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # botocore: unreachable endpoint, access denied
         module.fail_json(msg=f"SSM {p['flags_path']}: {type(exc).__name__}: {exc}")

@@ -14,6 +14,9 @@ description:
     request and per retry.
   - Fails when the status is not in C(status_code); a refused connection or a timeout is status -1.
     Use C(no_log) when C(headers) carry a token.
+  - With C(retry_until), an answer that is not accepted and may change by itself (none came, 429, 5xx)
+    is asked for again with backoff until that time (C(bedrock_release.pipeline.retry)), each retry
+    journaled (C(backend_retry)) when C(run_dir) is given. Another status fails at once.
 options:
   url:
     description: The URL (http or https).
@@ -40,6 +43,13 @@ options:
     description: Seconds to wait for the answer.
     type: float
     default: 10
+  retry_until:
+    description: RFC 3339 time until which a transient answer is asked for again; empty - one request.
+    type: str
+    default: ""
+  run_dir:
+    description: Run folder whose journal records every retry.
+    type: path
 author: Release Team
 """
 
@@ -78,8 +88,10 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 
 try:
     from bedrock_release.pipeline.http_call import http_call
+    from bedrock_release.pipeline.retry import RetryExhaustedError, TransientError, retry_until
 except ImportError:
     http_call = None
+    RetryExhaustedError = TransientError = RuntimeError
 
 
 def main() -> None:
@@ -91,15 +103,30 @@ def main() -> None:
             "body": {"type": "raw"},
             "status_code": {"type": "list", "elements": "int", "default": [200]},
             "timeout": {"type": "float", "default": 10},
+            "retry_until": {"type": "str", "default": ""},
+            "run_dir": {"type": "path"},
         },
         supports_check_mode=False,
     )
     require_library(module)
     p = module.params
-    try:
+    answers = []
+
+    def ask() -> object:
         answer = http_call(
             p["url"], method=p["method"], headers=p["headers"], json_body=p["body"], timeout_s=p["timeout"]
         )
+        answers.append(answer)
+        if answer.transient and not answer.ok(p["status_code"]):
+            raise TransientError(answer.message(p["status_code"]))
+        return answer
+
+    try:
+        answer = retry_until(p["retry_until"], p["run_dir"])(ask, f"{p['method']} {p['url']}")
+    except TransientError:
+        answer = answers[-1]  # no deadline: the one answer, judged below as before
+    except RetryExhaustedError as exc:
+        module.fail_json(msg=str(exc), status=answers[-1].status, url=p["url"], content=answers[-1].content)
     except ValueError as exc:
         module.fail_json(msg=str(exc), status=-1, url=p["url"])
     result = {"status": answer.status, "content": answer.content, "url": answer.url}

@@ -12,9 +12,12 @@ description:
     or manual_intervention), from the failed phase, whether canary traffic moved and the last flag
     activated (docs/rollback.md). Nothing is written.
   - C(state=started) journals C(rollback_started) with the moment the failure was known (the failed
-    phase's end) or now (by hand).
+    phase's end) or now (by hand), and C(retry_until) - that moment plus the tier's target at the run's
+    time scale - the deadline until which every step retries a transient backend failure.
   - C(state=finished) journals C(rollback_finished) with the duration from the failure against the
-    plan's target (300/600/1800 s, not scaled) and whether the rollback was verified.
+    plan's target (300/600/1800 s, not scaled), whether the rollback was verified, and the traffic
+    state it left (C(traffic_left) - C(live_weights) when the load balancer answered, otherwise the
+    weights this run set last, naming C(weights_error)).
 options:
   state:
     description: What to do.
@@ -51,6 +54,13 @@ options:
     description: Why it finished so.
     type: str
     default: ""
+  live_weights:
+    description: The weights just read from the load balancer (C(state=finished)); omitted if unanswered.
+    type: dict
+  weights_error:
+    description: Why the load balancer's weights could not be read (C(state=finished)).
+    type: str
+    default: ""
 author: Release Team
 """
 
@@ -67,7 +77,7 @@ choice:
   returned: state is decided
   type: dict
 record:
-  description: The journaled data (started, finished).
+  description: The journaled data (started - with retry_until; finished - with traffic_left).
   returned: state is started or finished
   type: dict
 manual_message:
@@ -99,6 +109,8 @@ def main() -> None:
             "by_hand": {"type": "bool", "default": False},
             "verified": {"type": "bool", "default": False},
             "reason": {"type": "str", "default": ""},
+            "live_weights": {"type": "dict"},
+            "weights_error": {"type": "str", "default": ""},
         },
         required_if=[("state", "started", ("tier",))],
     )
@@ -115,7 +127,13 @@ def main() -> None:
         if p["state"] == "started":
             record = rollbacks.start(p["run_dir"], tier, p["trigger"], by_hand=p["by_hand"])
         else:
-            record = rollbacks.finish(p["run_dir"], verified=p["verified"], reason=p["reason"])
+            record = rollbacks.finish(
+                p["run_dir"],
+                verified=p["verified"],
+                reason=p["reason"],
+                live_weights=p["live_weights"],
+                weights_error=p["weights_error"],
+            )
     except (ValueError, OSError) as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=p["state"] != "decided", record=record, manual_message=manual)

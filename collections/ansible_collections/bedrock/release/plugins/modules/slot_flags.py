@@ -12,6 +12,8 @@ description:
     are not checked) and, with C(store_ok), a healthy flag store; fails naming every slot and flag
     that still differs when C(timeout_s) has passed. An unreachable slot is a mismatch, never a pass.
   - Read-only; the flag store writes are C(bedrock.release.flag)'s.
+  - With C(retry_until) (a rollback's deadline), the wait lasts until that time if it is later than
+    C(timeout_s) - a slot that is briefly unreachable or slow to poll is waited for, within the target.
 options:
   slot_urls:
     description: Base URL of every slot to check.
@@ -34,6 +36,10 @@ options:
     description: Seconds between two polls of the slots.
     type: float
     default: 0.1
+  retry_until:
+    description: RFC 3339 time the wait may last until, when later than C(timeout_s) from now.
+    type: str
+    default: ""
 author: Release Team
 """
 
@@ -69,6 +75,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
+    from bedrock_release.pipeline.retry import parse_until, remaining_s
     from bedrock_release.pipeline.slot_flags import wait_for_slot_flags
 except ImportError:
     wait_for_slot_flags = None
@@ -82,6 +89,7 @@ def main() -> None:
             "store_ok": {"type": "bool", "default": True},
             "timeout_s": {"type": "float", "default": 30},
             "interval_s": {"type": "float", "default": 0.1},
+            "retry_until": {"type": "str", "default": ""},
         },
         supports_check_mode=True,
     )
@@ -93,10 +101,11 @@ def main() -> None:
             module.fail_json(msg=f"expected: {flag} must be true or false, not {value!r}")
         expected[str(flag)] = value
     try:
+        timeout_s = max(p["timeout_s"], remaining_s(parse_until(p["retry_until"])))
         result = wait_for_slot_flags(
             p["slot_urls"],
             expected,
-            timeout_s=p["timeout_s"],
+            timeout_s=timeout_s,
             store_ok=p["store_ok"],
             interval_s=p["interval_s"],
         )

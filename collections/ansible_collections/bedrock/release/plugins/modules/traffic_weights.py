@@ -14,6 +14,9 @@ description:
     forward to the two slots' target groups (boto3 elbv2).
   - Weights are whole percents summing to 100, so two slots never both take 100%.
   - Setting the weights already in place is a no-op. Changes are journaled (C(traffic_weights_set)).
+  - With C(retry_until), a load balancer that does not answer (or answers 429/5xx, or throttles) is
+    asked again with backoff until that time (C(bedrock_release.pipeline.retry)); each retry is
+    journaled (C(backend_retry)) when C(run_dir) is given. A refusal (4xx, access denied) fails at once.
 options:
   state:
     description: C(query) reads; C(present) sets C(weights).
@@ -53,8 +56,12 @@ options:
     type: str
     default: ""
   run_dir:
-    description: Run folder whose journal records the change.
+    description: Run folder whose journal records the change and every retry.
     type: path
+  retry_until:
+    description: RFC 3339 time until which a transient failure is tried again; empty - one attempt.
+    type: str
+    default: ""
   reason:
     description: Why the weights change (canary step, rollback).
     type: str
@@ -90,10 +97,12 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 )
 
 try:
+    from bedrock_release.pipeline.retry import RetryExhaustedError, retry_until
     from bedrock_release.pipeline.traffic import SLOTS, TrafficError, check_loopback, weights_backend
 except ImportError:
     weights_backend = None
     TrafficError = RuntimeError
+    RetryExhaustedError = RuntimeError
 
 
 def main() -> None:
@@ -110,6 +119,7 @@ def main() -> None:
             "aws_endpoint_url": {"type": "str", "default": ""},
             "run_dir": {"type": "path"},
             "reason": {"type": "str", "default": ""},
+            "retry_until": {"type": "str", "default": ""},
         },
         required_if=[("state", "present", ("weights",)), ("backend", "caddy", ("caddy_admin_url",))],
         supports_check_mode=True,
@@ -128,7 +138,8 @@ def main() -> None:
             aws_region=p["aws_region"],
             aws_endpoint_url=p["aws_endpoint_url"],
         )
-        previous = backend.get()
+        retry = retry_until(p["retry_until"], p["run_dir"])
+        previous = retry(backend.get, f"read the weights ({p['backend']})")
         if p["state"] == "query":
             module.exit_json(changed=False, weights=previous, previous=previous)
         wanted = {slot: int(p["weights"].get(slot, -1)) for slot in SLOTS}
@@ -139,8 +150,12 @@ def main() -> None:
         if wanted == previous:
             module.exit_json(changed=False, weights=previous, previous=previous)
         if not module.check_mode:
-            backend.set(wanted)
-            now = backend.get()
+
+            def apply() -> dict:
+                backend.set(wanted)
+                return backend.get()
+
+            now = retry(apply, f"set the weights {wanted} ({p['backend']})")
             if now != wanted:
                 module.fail_json(msg=f"the load balancer reports {now} after setting {wanted}", weights=now)
             if p["run_dir"]:
@@ -148,7 +163,7 @@ def main() -> None:
                     "traffic_weights_set",
                     {"weights": wanted, "previous": previous, "backend": p["backend"], "reason": p["reason"]},
                 )
-    except (TrafficError, ValueError, KeyError) as exc:
+    except (TrafficError, RetryExhaustedError, ValueError, KeyError) as exc:
         module.fail_json(msg=f"traffic weights ({p['backend']}): {exc}")
     except Exception as exc:  # botocore errors carry the AWS error code in their message
         module.fail_json(msg=f"traffic weights ({p['backend']}): {type(exc).__name__}: {exc}")
