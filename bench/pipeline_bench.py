@@ -20,6 +20,7 @@ import boto3
 import requests
 import yaml
 
+from bedrock_release.gates.canary_split import SplitTest
 from bedrock_release.pipeline import traffic
 from bedrock_release.pipeline.suite_runner import SuiteStep, run_step
 from sandbox.secrets_file import read_secrets
@@ -175,12 +176,16 @@ class PipelineBench:
         original = caddy.get()
         new_slot = "green" if original["green"] < original["blue"] else "blue"
         proxy = self.url("sandbox_caddy_proxy_port") + "/version"
-        times, observe_times = [], []
+        times, observe_times, sizes = [], [], []
         try:
             for i in range(samples):
                 percent = (25, 50, 5)[i % 3]
                 weights = traffic.canary_weights(new_slot, percent)
-                size = traffic.observation_size(weights, minimum)
+                # The traffic role's own count: the split test's sample size (docs/gates.md "Canary split").
+                size = SplitTest(tolerance_pp=tolerance_pp).sample_size(
+                    percent, at_least=minimum, multiple_of=sum(traffic.reduced(weights))
+                )
+                sizes.append(size)
                 start = time.perf_counter()
                 caddy.set(weights)
                 while True:
@@ -201,7 +206,7 @@ class PipelineBench:
             "median_s": stats.median(times),
             "p95_s": stats.quantiles(times)["p95"],
             "observation_median_s": stats.median(observe_times),
-            "requests_per_observation": minimum,
+            "requests_per_observation": sorted(set(sizes)),
             "tolerance_pp": tolerance_pp,
         }
 

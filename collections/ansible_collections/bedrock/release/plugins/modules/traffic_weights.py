@@ -139,7 +139,7 @@ def main() -> None:
             aws_endpoint_url=p["aws_endpoint_url"],
         )
         retry = retry_until(p["retry_until"], p["run_dir"])
-        previous = retry(backend.get, f"read the weights ({p['backend']})")
+        previous = retry(backend.get, "read the weights")
         if p["state"] == "query":
             module.exit_json(changed=False, weights=previous, previous=previous)
         wanted = {slot: int(p["weights"].get(slot, -1)) for slot in SLOTS}
@@ -155,7 +155,7 @@ def main() -> None:
                 backend.set(wanted)
                 return backend.get()
 
-            now = retry(apply, f"set the weights {wanted} ({p['backend']})")
+            now = retry(apply, f"set the weights {wanted}")
             if now != wanted:
                 module.fail_json(msg=f"the load balancer reports {now} after setting {wanted}", weights=now)
             if p["run_dir"]:
