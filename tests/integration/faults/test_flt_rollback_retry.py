@@ -186,3 +186,29 @@ def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_unlock
     assert report["outcome"] == "rolled_back"
     assert report["rollback"]["verified"] is True
     env.assert_back_on_previous(run_dir)
+
+
+def test_a_rollback_stopped_before_its_own_rescue_still_ends_the_run_failed_reported_paged_unlocked(
+    env: FaultEnv,
+) -> None:
+    """A bad input stops the rollback role in its input check, outside its rescue: the run still ends."""
+    runs = sorted(env.runs.glob(f"2*-{RELEASE}"))
+    run_dir = runs[-1] if runs else drill(env, "component-unhealthy")[1]
+    pages_before = len(_of(_records(run_dir), "oncall_paged"))
+    proc = env.playbook(
+        "playbooks/rollback_immediate.yml", run_id=run_dir.name, rollback_propagation_timeout_s=0
+    )
+    assert proc.returncode != 0
+    assert "immediate rollback stopped at Rollback inputs are valid" in proc.stdout, proc.stdout[-3000:]
+    assert "rollback_propagation_timeout_s" in proc.stdout
+    assert "deploy lock is free" in proc.stdout
+    report = env.checked_report(run_dir)
+    assert report["outcome"] == "failed"
+    records = _records(run_dir)
+    pages = _of(records, "oncall_paged")
+    assert len(pages) == pages_before + 1
+    assert pages[-1]["event"] == "no_go"
+    assert pages[-1]["delivered"] is True
+    assert "rollback_propagation_timeout_s" in pages[-1]["reason"]
+    assert not DeployLock(env.runs / "deploy.lock").status().held
+    env.assert_back_on_previous(run_dir)  # the stopped rollback changed nothing
