@@ -17,6 +17,7 @@ import pytest
 from pipeline_env import PipelineEnv
 from pl_live import checked_report, deploy, flags, module_env, release_of, weights
 
+from audit_trail import read
 from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 
@@ -89,6 +90,12 @@ def test_a_deploy_is_refused_while_another_holds_the_lock(env: PipelineEnv) -> N
         report = env.report(refused)
         assert report["outcome"] == "no_go"
         assert env.latest() == latest, "a refused run must not move runs/latest"
+        # Every no-go pages on-call, a refusal too: the page names the holder and says the run never held it.
+        (page,) = [r.data for r in read(refused / "audit.jsonl") if r.action == "oncall_paged"]
+        assert page["event"] == "no_go"
+        assert page["delivered"] is True
+        assert "another deploy holds the lock: deploy lock held by carol@release" in page["reason"]
+        assert "this run never held the deploy lock" in page["reason"]
     finally:
         lock.release("20261126T000000Z-9.9.9")
 
