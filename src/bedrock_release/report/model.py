@@ -208,7 +208,7 @@ class DecisionPointEntry:
         return cls(dp_id, _enum(Decision, obj, "verdict", p), _str(obj, "reason", p))
 
 
-_GATE_EXTRAS = ("comparison", "min_samples", "window", "reasons")
+_GATE_EXTRAS = ("comparison", "min_samples", "window", "reasons", "decided_after_s")
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,8 @@ def _latency_plot(view: RunView) -> Plot:
         return Plot("latency", title, caption, None, "no locust results in this run")
     fig, ax = _figure(3.4)
     for name, kind in sorted(load.kinds.items()):
-        points = sorted(kind.response_times.items())
+        # Each bucket's samples are at or below its upper bound: the curve never shows a time too low.
+        points = [(b.upper if math.isfinite(b.upper) else b.lower, b.count) for b in kind.histogram().buckets]
         total = sum(c for _, c in points)
         if not total:
             continue

@@ -104,6 +104,7 @@ def test_wrong_schema_is_an_error(tmp_path: Path) -> None:
 
 def test_a_hanging_locust_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(load, "_GRACE_S", 0.5)
+    monkeypatch.setattr(load, "_CONNECT_S", 0.5)
     run = run_load(plan(tmp_path, duration_s=0.1), python=fake_python(tmp_path, "time.sleep(60)"))
     assert "did not finish" in str(run.error)
     assert run.wall_s < 20
