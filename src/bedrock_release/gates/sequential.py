@@ -97,6 +97,17 @@ class BreachTest:
                 low = middle + 1
         return low
 
+    def thresholds(self, n_max: int) -> tuple[int, ...]:
+        """Return, for n = 1 .. n_max, the fewest bad requests of n that prove a breach (n + 1: none do)."""
+        out = []
+        needed = 0
+        for n in range(1, n_max + 1):
+            # The bad count a proof needs never falls as n grows (more good requests only lower the ratio).
+            while needed <= n and not self.proves_breach(n, needed):
+                needed += 1
+            out.append(needed)
+        return tuple(out)
+
     def describe(self) -> str:
         """Return the test in words for gate reasons and evidence."""
         rates = ", ".join(f"{100 * p:.3g} %" for p in self.alternatives)
@@ -138,16 +149,12 @@ def crossing(test: BreachTest, p: float, n_max: int) -> Crossing:
     if not 0 <= p <= 1:
         raise ValueError(f"p must be a share in [0, 1], got {p!r}")
     alive = [1.0]  # alive[b]: probability of b bad requests so far and no proof yet
-    needed = 0
     by_n = []
-    for n in range(1, n_max + 1):
+    for needed in test.thresholds(n_max):
         grown = [0.0] * (len(alive) + 1)
         for bad, mass in enumerate(alive):
             grown[bad] += mass * (1 - p)
             grown[bad + 1] += mass * p
-        # The bad count a proof needs never falls as n grows (more good requests only lower the ratio).
-        while needed <= n and not test.proves_breach(n, needed):
-            needed += 1
         by_n.append(math.fsum(grown[needed:]))
         alive = grown[:needed]
     return Crossing(test, p, tuple(by_n))
