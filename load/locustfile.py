@@ -43,9 +43,9 @@ from locust.runners import MasterRunner, WorkerRunner
 from bedrock_release.load.record import LoadRecord, RecordError, RequestLog
 from bedrock_release.load.shape import Stage, stage_at
 
-# Workers report to the master twice a second (locust's default: every 3 s): the master merges what the
-# live gates look at once a second, and knows within half a second how many requests were sent.
-locust.runners.WORKER_REPORT_INTERVAL = 0.5
+# Workers report to the master four times a second (locust's default: every 3 s): the live gates see a
+# request within a quarter of a second, and the load profile knows as soon how many were sent.
+locust.runners.WORKER_REPORT_INTERVAL = 0.25
 
 #: How often the master writes new progress and looks for the runner's stop request.
 _WATCH_S = 0.2
@@ -73,12 +73,12 @@ FREQUENT_QUERIES = tuple(
     )
 )
 _counter = itertools.count()
-# Every worker counts from 0: its process id keeps the unique queries of two workers apart.
-_PROCESS = f"{os.getpid():x}"
 
 
 def _unique(prefix: str) -> str:
-    return f"{prefix} (ticket context {_RUN_TAG}-{_PROCESS}-{next(_counter)})"
+    # Every worker counts from the same number (they are forked from one process): the process id,
+    # read now, keeps the unique queries of two workers apart.
+    return f"{prefix} (ticket context {_RUN_TAG}-{os.getpid():x}-{next(_counter)})"
 
 
 # --- what the service served: name each request by its response ----------------------------------
@@ -171,16 +171,17 @@ class StagesShape(LoadTestShape):
     stages = _stages()
     _holding: tuple[int, float] | None = None
 
+    def stage(self) -> Stage | None:
+        """Return the stage that holds now, None once the load is done."""
+        sent = self.runner.stats.total.num_requests
+        return stage_at(self.stages, self.get_run_time(), sent, _TARGET_REQUESTS, _MAX_S)
+
     def tick(self) -> tuple[int, float] | None:
-        """Return the (users, spawn rate) of the current stage, None once the load is done."""
-        if not _master.stopping:
-            sent = self.runner.stats.total.num_requests
-            stage = stage_at(self.stages, self.get_run_time(), sent, _TARGET_REQUESTS, _MAX_S)
-            if stage is not None:
-                self._holding = (stage.users, stage.spawn_rate)
-                return self._holding
-            _master.begin_stop(self.runner, None)
-        return None if _master.finished() else self._holding
+        """Return the (users, spawn rate) of the current stage; the master's watch ends the load."""
+        stage = None if _master.stopping else self.stage()
+        if stage is not None:
+            self._holding = (stage.users, stage.spawn_rate)
+        return self._holding
 
 
 def _stop_requested() -> str | None:
@@ -254,14 +255,24 @@ class _Master:
         gevent.spawn(self._watch, environment.runner)
 
     def _watch(self, runner: Any) -> None:
-        """Write the progress as reports come in, and stop at once when the runner asks (LOAD_STOP)."""
+        """Write the progress as reports come in; end the load when its profile is done or the runner asks.
+
+        Ending: every worker is asked to stop its users; once each has sent its final report, the shape
+        greenlet is ended, and locust quits as after any shape (its quitting hook writes the results).
+        """
         written = -1
         while self.record is not None:
             if self.record.reports != written:
                 written = self.record.reports
                 self.write_progress()
-            if not self.stopping and (reason := _stop_requested()) is not None:
-                self.begin_stop(runner, reason)
+            if not self.stopping:
+                reason = _stop_requested()
+                shape = self.environment.shape_class if self.environment else None
+                if reason is not None or (shape is not None and shape.stage() is None):
+                    self.begin_stop(runner, reason)
+            elif self.finished() and runner.shape_greenlet is not None:
+                runner.shape_greenlet.kill(block=False)
+                return
             gevent.sleep(_WATCH_S)
 
     def merge(self, client_id: str, data: dict[str, Any]) -> None:

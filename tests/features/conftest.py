@@ -47,7 +47,7 @@ _SCENARIO_STEPS = pytest.StashKey[tuple[str, ...]]()
 
 def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
     """Keep the scenario's step texts: a load step watches live the gates its Then steps state."""
-    request.node.stash[_SCENARIO_STEPS] = tuple(step.text for step in scenario.steps)
+    request.node.stash[_SCENARIO_STEPS] = tuple(step.name for step in scenario.steps)
 
 
 @pytest.fixture

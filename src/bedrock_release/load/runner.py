@@ -17,6 +17,7 @@ and every gate that reads it is then inconclusive.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -69,8 +70,6 @@ _GRACE_S = 60.0
 DEFAULT_WORKERS = 1
 #: How long the master waits for its workers to connect before it gives up (locust exits 1).
 _CONNECT_S = 30.0
-#: How long workers may take to quit after the master has written the results.
-_WORKER_EXIT_S = 10.0
 #: How often the runner looks for new progress (the master writes it once a second).
 _LOOK_S = 0.2
 
@@ -119,16 +118,25 @@ class LoadPlan:
 
     def stages(self) -> list[dict[str, float]]:
         """Return the LoadTestShape stages table: ramp up within a second, hold, then stop."""
-        ramp = min(_RAMP_S, self.duration_s / 4)
+        ramp = self.ramp_s
         return [
             {"until_s": round(ramp, 3), "users": self.users, "spawn_rate": self.users / ramp},
             {"until_s": round(self.duration_s, 3), "users": self.users, "spawn_rate": self.users / ramp},
         ]
 
     @property
+    def ramp_s(self) -> float:
+        """Return how long the users take to start (all of them within a second)."""
+        return min(_RAMP_S, self.duration_s / 4)
+
+    @property
     def planned_requests(self) -> int:
-        """Return the number of requests the plan sends at its rate over its duration."""
-        return math.ceil(self.rate_rps * self.duration_s)
+        """Return the number of requests the plan sends at its rate over its duration.
+
+        The users start evenly over the ramp, so the ramp delivers half its rate: a machine that keeps
+        the rate sends this many by the end and is not held past it.
+        """
+        return math.ceil(self.rate_rps * (self.duration_s - self.ramp_s / 2))
 
     @property
     def max_duration_s(self) -> float:
@@ -273,19 +281,34 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _commands(plan: LoadPlan, locustfile: Path, python: str, port: int) -> list[list[str]]:
-    """Return the master's command line, then each worker's."""
-    common = [python, "-m", "locust", "-f", str(locustfile), "--host", plan.host, "--loglevel", "WARNING"]
-    master = [
-        *common,
+def _command(plan: LoadPlan, locustfile: Path, python: str, port: int) -> list[str]:
+    """Return the command line: a master that forks ``plan.workers`` workers (locust's ``--processes``).
+
+    The workers are forked after the locustfile is imported, so they are ready at once; they talk to
+    their master over ZeroMQ on a free loopback port (never locust's default 5557: loads run side by
+    side).
+    """
+    return [
+        python,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--host",
+        plan.host,
+        "--loglevel",
+        "WARNING",
         "--headless",
-        "--master",
+        "--processes",
+        str(plan.workers),
         "--master-bind-host",
         "127.0.0.1",
         "--master-bind-port",
         str(port),
-        "--expect-workers",
-        str(plan.workers),
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(port),
         "--expect-workers-max-wait",
         f"{_CONNECT_S:g}",
         "--only-summary",
@@ -294,8 +317,6 @@ def _commands(plan: LoadPlan, locustfile: Path, python: str, port: int) -> list[
         "--stop-timeout",
         "5",
     ]
-    worker = [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    return [master] + [worker] * plan.workers
 
 
 class _Looker:
@@ -323,24 +344,6 @@ class _Looker:
             self.plan.stop_path.write_text(reason + "\n", encoding="utf-8")
 
 
-def _spawn(
-    commands: list[list[str]], log: Path, env: Mapping[str, str], into: list[subprocess.Popen[bytes]]
-) -> str | None:
-    """Start the master and its workers (each its own log and session); return why not, or None."""
-    for index, command in enumerate(commands):
-        output = log if index == 0 else log.with_suffix(f".worker-{index}.log")
-        with output.open("wb") as sink:
-            try:
-                into.append(
-                    subprocess.Popen(  # noqa: S603 - our own interpreter and locustfile
-                        command, stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True
-                    )
-                )
-            except OSError as exc:
-                return f"locust could not start: {exc}"
-    return None
-
-
 def run_load(
     plan: LoadPlan,
     *,
@@ -366,12 +369,18 @@ def run_load(
     env["NO_PROXY"] = "127.0.0.1,localhost"
     timeout = plan.max_duration_s + _CONNECT_S + _GRACE_S
     looker = _Looker(plan, monitor)
-    processes: list[subprocess.Popen[bytes]] = []
+    with log.open("wb") as output:
+        try:
+            master = subprocess.Popen(  # noqa: S603 - our own interpreter and locustfile
+                _command(plan, locustfile, python, _free_port()),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # the master and its forked workers: one group to stop
+            )
+        except OSError as exc:
+            return LoadRun(plan, None, f"locust could not start: {exc}", None, time.monotonic() - started)
     try:
-        problem = _spawn(_commands(plan, locustfile, python, _free_port()), log, env, processes)
-        if problem is not None:
-            return LoadRun(plan, None, problem, None, time.monotonic() - started)
-        master = processes[0]
         while (returncode := master.poll()) is None:
             if time.monotonic() - started > timeout:
                 return LoadRun(
@@ -387,15 +396,8 @@ def run_load(
                 )
             looker.look()
             time.sleep(_LOOK_S)
-        for worker in processes[1:]:
-            try:
-                worker.wait(timeout=_WORKER_EXIT_S)
-            except subprocess.TimeoutExpired:
-                _stop_group(worker)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                _stop_group(process)
+        _stop_group(master)  # forked workers the master did not reap
     wall = time.monotonic() - started
     tail = _tail(log)
     stop = {"stop_reason": looker.reason, "stop_requested_at_s": looker.at_s}
@@ -410,14 +412,29 @@ def run_load(
     return LoadRun(plan, results, None, returncode, wall, tail, **stop)
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the master and every worker it forked (one process group), and reap the master."""
+    pgid = process.pid
     for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        if not _group_alive(pgid):
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, sig)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.1)
+            if not _group_alive(pgid):
+                break
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=1.0)

@@ -127,7 +127,7 @@ def test_the_plan_tells_locust_how_many_requests_to_deliver_and_how_long_it_may_
 ) -> None:
     p = plan(tmp_path, duration_s=6)
     env = p.env(None)
-    assert int(env["LOAD_TARGET_REQUESTS"]) == p.planned_requests == 60
+    assert int(env["LOAD_TARGET_REQUESTS"]) == p.planned_requests == 55  # 10/s, the first second half
     assert float(env["LOAD_MAX_S"]) == pytest.approx(6 * load.STRETCH_LIMIT)
 
 
