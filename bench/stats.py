@@ -97,6 +97,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "gate_overhead": (),
     "service": ("added_latency_ms", "cached_through_caddy", "locust_one_core"),
     "memory": ("slot_peak_rss_mb", "sandbox_peak_rss_mb"),
+    "detection": ("load_rps", "drills"),
 }
 ROLLBACK_KEYS = ("runs_s", "median_s", "floor_s", "plan_target_s", "sandbox_target_s", "verified")
 
