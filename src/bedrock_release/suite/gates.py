@@ -56,8 +56,8 @@ def _with_live(result: GateResult, span: MeasuredSpan, gate: LiveGate) -> GateRe
     look = outcome.breach
     if look is None:
         return dataclasses.replace(result, raw=raw)
-    share = 100 * look.bad / look.n if look.n else None
-    value = share if gate.measure is Measure.FAILED or result.value is None else result.value
+    # An error rate's value is the rate the proof rests on; a latency's stays the span's P95 (ms).
+    value = (100 * look.bad / look.n if look.n else None) if gate.measure is Measure.FAILED else result.value
     return dataclasses.replace(
         result,
         verdict=Verdict.FAIL,
