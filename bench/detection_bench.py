@@ -33,7 +33,7 @@ from sandbox.settings import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "tests" / "integration" / "suite"))
 from suite_runner import run_suite  # the suite acceptance tests' pytest runner
-from suite_sandbox import SuiteSandbox, deploy_new_release, running, session
+from suite_sandbox import SuiteSandbox, deploy_new_release, running, session, set_flags
 
 #: Flagger's documented analysis (interval 1 min, threshold 5 failed checks) and Argo Rollouts' (interval
 #: 5 min, failureLimit 3), in plan seconds: the least time each takes to roll back a plain breach.
@@ -145,40 +145,14 @@ def _release_fault(
     box: SuiteSandbox, faults: dict[str, Any], flags_on: tuple[str, ...] = ()
 ) -> Iterator[None]:
     """The new release redeployed with SUPPORT_FAULTS (a release defect), flags on as the pipeline does."""
-    from audit_trail import AuditLog  # noqa: PLC0415
-    from sandbox.seed import aws_client  # noqa: PLC0415
-
     deploy_new_release(box.settings, extra_env={"SUPPORT_FAULTS": json.dumps(faults)})
-    ssm = aws_client("ssm", box.settings)
-    journal = AuditLog(Path(box.target()["journal"]))
-
-    def set_flags(value: bool) -> None:
-        for flag in flags_on:
-            ssm.put_parameter(
-                Name=f"{box.settings.flags_path}/{flag}",
-                Value=str(value).lower(),
-                Type="String",
-                Overwrite=True,
-            )
-            journal.append(
-                actor="pipeline",
-                action="flag_set",
-                data={"flag": flag, "value": value, "previous": not value},
-            )
-        deadline = time.monotonic() + 15
-        with session() as http:
-            while time.monotonic() < deadline:
-                values = http.get(box.endpoints["slots"]["green"] + "/v1/flags", timeout=5).json()["values"]
-                if all(values[f] is value for f in flags_on):
-                    return
-                time.sleep(0.2)
-        raise RuntimeError(f"flags {flags_on} did not reach {value} on the green slot")
-
     try:
-        set_flags(True)
+        if flags_on:
+            set_flags(box, flags_on, True)
         yield
     finally:
-        set_flags(False)
+        if flags_on:
+            set_flags(box, flags_on, False)
         deploy_new_release(box.settings)
 
 

@@ -282,13 +282,19 @@ def _stopped_early(raw: Any, path: str) -> Mapping[str, Any] | None:
     return {"t": _number(raw.get("t"), path, "stopped_early.t"), "reason": raw["reason"]}
 
 
-def parse_results(data: Any, *, path: str) -> LoadResults:
-    """Validate decoded results data; LoadResultsError names the problem."""
+def _document(data: Any, path: str, schema: str) -> Mapping[str, Any]:
+    """An object of this schema whose latency buckets are decimal-3."""
     if not isinstance(data, Mapping):
         raise _fail(path, f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != SCHEMA:
-        raise _fail(path, f"wrong schema {data.get('schema')!r}, expected {SCHEMA!r}")
+    if data.get("schema") != schema:
+        raise _fail(path, f"wrong schema {data.get('schema')!r}, expected {schema!r}")
     _scheme(data, path)
+    return data
+
+
+def parse_results(data: Any, *, path: str) -> LoadResults:
+    """Validate decoded results data; LoadResultsError names the problem."""
+    data = _document(data, path, SCHEMA)
     kinds = _kinds(data, path)
     workers = _complete(data, kinds, path)
     duration = _number(data.get("duration_s"), path, "duration_s")
@@ -349,11 +355,7 @@ class LoadProgress:
 
 def parse_progress(data: Any, *, path: str) -> LoadProgress:
     """Validate decoded progress data; LoadResultsError names the problem."""
-    if not isinstance(data, Mapping):
-        raise _fail(path, f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != PROGRESS_SCHEMA:
-        raise _fail(path, f"wrong schema {data.get('schema')!r}, expected {PROGRESS_SCHEMA!r}")
-    _scheme(data, path)
+    data = _document(data, path, PROGRESS_SCHEMA)
     t = _number(data.get("t"), path, "t")
     workers = data.get("workers")
     if not isinstance(workers, list) or not all(isinstance(w, str) for w in workers):

@@ -17,7 +17,7 @@ import pytest
 from report_browser import rendered_tree
 from suite_runner import SuiteRun, run_suite
 from suite_runtimes import record_runtime
-from suite_sandbox import SuiteSandbox, session
+from suite_sandbox import SuiteSandbox, session, set_flags
 
 from bedrock_release import monitoring as mon
 from bedrock_release.plan import FLAGS
@@ -139,20 +139,7 @@ def _journal(box: SuiteSandbox, action: str, data: dict[str, object]) -> None:
 
 
 def _set_flags(box: SuiteSandbox, value: bool) -> None:
-    ssm = aws_client("ssm", box.settings)
-    for flag in FLAGS:
-        ssm.put_parameter(
-            Name=f"{box.settings.flags_path}/{flag}", Value=str(value).lower(), Type="String", Overwrite=True
-        )
-        _journal(box, "flag_set", {"flag": flag, "value": value, "previous": not value})
-    deadline = time.monotonic() + 10
-    with session() as http:
-        while time.monotonic() < deadline:
-            values = http.get(box.endpoints["slots"]["green"] + "/v1/flags", timeout=5).json()["values"]
-            if all(values[f] is value for f in FLAGS):
-                return
-            time.sleep(0.2)
-    raise AssertionError("the flags did not reach the green slot")
+    set_flags(box, FLAGS, value, timeout_s=10)
 
 
 def test_immediate_rollback_verifies(box: SuiteSandbox, out: Path) -> None:
