@@ -291,7 +291,7 @@ def table(results: dict[str, Any]) -> str:
         add(
             f"time to detect: {name}",
             d,
-            lambda d, rollback=rollback, tier=tier: _detection_row(d, rollback, tier),
+            lambda d, rollback=rollback, tier=tier: stats.detection_row(d, rollback.get("median_s"), tier),
         )
     add(
         "peak RSS slot / sandbox",
@@ -301,23 +301,6 @@ def table(results: dict[str, Any]) -> str:
     width = max(len(r[0]) for r in rows) + 2
     vwidth = max(len(r[1]) for r in rows) + 2
     return "\n".join(f"{a:<{width}}{b:>{vwidth}}   {c}" for a, b, c in rows)
-
-
-def _detection_row(d: dict[str, Any], rollback: dict[str, Any], tier: str) -> tuple[str, str]:
-    """fault -> gate failed, when the test knew against the window (met / not met), then rollback verified."""
-    known = d.get("decided_after_s")
-    share = d.get("share_of_window")
-    met = "met" if share is not None and share <= d["target_share"] else "not met"
-    verified = f"; {tier} rollback not measured"
-    if isinstance(rollback.get("median_s"), int | float):
-        total = round(d["fault_to_gate_failed_s"] + rollback["median_s"], 1)
-        verified = f"; + {tier} rollback {rollback['median_s']} s = {total} s to verified"
-    return (
-        f"{d['fault_to_gate_failed_s']} s",
-        f"{d['gate']} {d['verdict']}, known {known} s into the load = {share} of {d['window']} "
-        f"(target <= {d['target_share']}: {met}){verified}; Flagger {d['flagger_s']} s, Argo Rollouts "
-        f"{d['argo_rollouts_s']} s",
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
