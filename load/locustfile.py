@@ -49,6 +49,8 @@ locust.runners.WORKER_REPORT_INTERVAL = 0.25
 
 #: How often the master writes new progress and looks for the runner's stop request.
 _WATCH_S = 0.2
+#: How long the master waits for its forked workers before locust's own wait takes over.
+_WORKERS_READY_S = 10.0
 _PATH = "/v1/support/operations"
 _REGION = "eu-central-1"
 _RPS_PER_USER = float(os.environ.get("LOAD_RPS_PER_USER", "5"))
@@ -229,9 +231,17 @@ def _stop_users(environment: Environment, **_: Any) -> None:
 
 @events.init.add_listener
 def _on_init(environment: Environment, **_: Any) -> None:
-    if isinstance(environment.runner, WorkerRunner):
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
         # concurrent: stopping users waits for their requests in flight; heartbeats must go on meanwhile.
-        environment.runner.register_message("bedrock_stop", _stop_users, concurrent=True)
+        runner.register_message("bedrock_stop", _stop_users, concurrent=True)
+    elif isinstance(runner, MasterRunner):
+        # locust's own wait for the workers looks once a second, so it always costs a second; the
+        # forked workers are ready within milliseconds: wait for them here in steps of 50 ms first.
+        expected = int(getattr(environment.parsed_options, "expect_workers", 0) or 0)
+        deadline = time.monotonic() + _WORKERS_READY_S
+        while len(runner.clients.ready) < expected and time.monotonic() < deadline:
+            gevent.sleep(0.05)
 
 
 # --- the master: merge, progress, results ---------------------------------------------------------
