@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from bedrock_release.plan import APPROVAL_ROLES
+from bedrock_release.plan import APPROVAL_ROLES, PLAN_DOCUMENT, plan_sha256
 from bedrock_release.pre_deployment._io import sha256_file, write_json_atomic
 from bedrock_release.pre_deployment.business_impact import read_business_impact
 from bedrock_release.pre_deployment.errors import EvidenceError
@@ -149,8 +149,9 @@ def sign_sandbox_approvals(
     keys_dir: Path,
     valid_hours: float = 24.0,
     now: datetime | None = None,
+    plan: Path = PLAN_DOCUMENT,
 ) -> tuple[Path, ...]:
-    """Sign the four approvals of release with the sandbox keys, or none if any evidence fails.
+    """Sign the four approvals of release and the plan's text with the sandbox keys, or none if any fails.
 
     Each approver first reads its evidence with the strict reader and its criterion (CTO: staging
     pass rate above 95% with every suite tested; Security: zero critical findings; Operations: a
@@ -171,6 +172,7 @@ def sign_sandbox_approvals(
             refusals.append(f"{_TITLES[role]} will not sign: {exc}")
     if refusals:
         raise ApprovalRefused("; ".join(refusals))
+    plan_digest = plan_sha256(plan)
     written = []
     for role in REQUIRED_ROLES:
         kind, rel = APPROVAL_KINDS[role]
@@ -180,6 +182,7 @@ def sign_sandbox_approvals(
             role=role,
             approver=f"sandbox approver ({_TITLES[role]})",
             release=release,
+            plan_sha256=plan_digest,
             statement=f"{CRITERIA[role]}; evidence: {kind} {rel} sha256:{digest}",
             issued_at=moment,
             expires_at=moment + timedelta(hours=valid_hours),
@@ -215,12 +218,20 @@ def _reference_problem(role: str, source: str, statement: str, root: Path) -> Re
 
 
 def check_release_approvals(
-    release: str, *, evidence_dir: Path, trusted_keys: TrustedKeys, now: datetime
+    release: str,
+    *,
+    evidence_dir: Path,
+    trusted_keys: TrustedKeys,
+    now: datetime,
+    plan: Path = PLAN_DOCUMENT,
 ) -> ReleaseApprovals:
-    """Check the approvals folder (bedrock_release.release.approvals) and the evidence each rests on."""
+    """Check the approvals folder (bedrock_release.release.approvals) and the evidence each rests on.
+
+    The approvals must bind the SHA-256 of ``plan`` (the deployment plan of this checkout).
+    """
     paths = EvidencePaths.of(evidence_dir)
     files = sorted(paths.approvals.glob("*.json")) if paths.approvals.is_dir() else []
-    verdict = check_approval_files(files, trusted_keys, release, now)
+    verdict = check_approval_files(files, trusted_keys, release, now, plan_sha256=plan_sha256(plan))
     problems = []
     records: dict[str, list[ApprovalRecord]] = {}
     for path in files:

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from pd_fixtures import NOW, RELEASE, write_staging
 
+from bedrock_release.plan import PLAN_DOCUMENT, plan_sha256
 from bedrock_release.pre_deployment import (
     ApprovalRefused,
     EvidenceError,
@@ -23,6 +24,7 @@ from bedrock_release.pre_deployment import (
     sign_sandbox_approvals,
 )
 from bedrock_release.pre_deployment.errors import ProductionError
+from bedrock_release.release.approvals import REQUIRED_ROLES
 
 
 def test_security_scan_of_tiny_release(tiny) -> None:
@@ -174,6 +176,25 @@ def test_approvals_rest_on_their_evidence(tiny) -> None:
     assert "expired" in later.summary()
     other = check_release_approvals("1.2.0", evidence_dir=tiny.evidence, trusted_keys=trusted, now=NOW)
     assert "wrong_release" in other.summary()
+
+
+def test_approvals_bind_the_plan_text_they_were_signed_against(tiny, tmp_path) -> None:
+    _all_evidence(tiny)
+    sign_sandbox_approvals(
+        RELEASE, releases_dir=tiny.releases, evidence_dir=tiny.evidence, keys_dir=tiny.keys, now=NOW
+    )
+    trusted = load_sandbox_trusted_keys(tiny.keys)
+    edited = tmp_path / "deployment-plan.md"
+    edited.write_bytes(PLAN_DOCUMENT.read_bytes().replace(b"> 95%", b"> 90%"))
+    result = check_release_approvals(
+        RELEASE, evidence_dir=tiny.evidence, trusted_keys=trusted, now=NOW, plan=edited
+    )
+    assert not result.ok
+    assert sorted(p.role for p in result.verdict.problems) == sorted(REQUIRED_ROLES)
+    assert {p.kind.value for p in result.verdict.problems} == {"wrong_plan"}
+    detail = result.verdict.problems[0].detail
+    assert f"sha256:{plan_sha256(PLAN_DOCUMENT)}" in detail  # what was approved
+    assert f"sha256:{plan_sha256(edited)}" in detail  # what this deploy runs against
 
 
 def test_approvers_refuse_a_failing_release(tiny) -> None:
