@@ -234,3 +234,156 @@ def test_an_import_names_the_bad_source_file_and_every_missing_suite(tiny, real_
 def test_the_sandbox_shape_still_reads(tiny) -> None:
     write_staging(tiny.paths, tiny.sha)
     assert read_staging_results(tiny.evidence, release=RELEASE, artifact_sha256=tiny.sha).totals.tests == 40
+
+
+# --- bedrock-release evidence import: a real staging run's files, end to end ----------------------
+
+
+def _bandit_json(tmp_path: Path) -> Path:
+    code = tmp_path / "code" / "pkg"
+    code.mkdir(parents=True, exist_ok=True)
+    (code / "__init__.py").write_text('"""A real module for a real bandit run."""\n\nVALUE = 1\n')
+    out = tmp_path / "bandit.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bandit", "-r", str(code), "-f", "json", "-o", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return out
+
+
+def _signed_records(tiny, tmp_path: Path) -> tuple[Path, Path]:
+    """A training record and a drill record, signed with the sandbox's Operations Team key."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from pd_fixtures import NOW  # noqa: PLC0415
+
+    from bedrock_release.pre_deployment import (  # noqa: PLC0415
+        DrillTier,
+        ensure_sandbox_keys,
+        produce_training_record,
+        write_drill_record,
+    )
+    from bedrock_release.release.approvals import load_private_key  # noqa: PLC0415
+
+    ensure_sandbox_keys(tiny.keys)
+    lms = tmp_path / "lms"
+    produce_training_record(RELEASE, evidence_dir=lms, roster_path=tiny.roster, keys_dir=tiny.keys, now=NOW)
+    write_drill_record(
+        lms,
+        release=RELEASE,
+        artifact_sha256=tiny.sha,
+        environment="staging",
+        time_scale=1.0,
+        tiers=[
+            DrillTier("immediate", "drill", 40.0, 300.0, True),
+            DrillTier("partial", "drill", 90.0, 600.0, True),
+            DrillTier("full", "drill", 600.0, 1800.0, True),
+        ],
+        started_at=NOW,
+        finished_at=NOW + timedelta(minutes=15),
+        signing_key=load_private_key(tiny.keys / "private" / "operations.key"),
+    )
+    paths = EvidencePaths.of(lms)
+    return paths.training, paths.drill
+
+
+def _import_argv(
+    tiny, real_run, bandit: Path, pip_audit: Path, *extra: str, scanned_at: str = "2026-01-01T00:00:00Z"
+) -> list[str]:
+    junit, allure = real_run
+    argv = ["evidence", "import", "--release", RELEASE, "--releases-dir", str(tiny.releases)]
+    argv += ["--environment", "staging", "--bandit", str(bandit), "--pip-audit", str(pip_audit)]
+    argv += ["--scanned-at", scanned_at, "--trusted-keys", str(tiny.keys / "trusted")]
+    for suite in SUITES:
+        argv += ["--junit", f"{suite}={junit}", "--allure", f"{suite}={allure}"]
+    return [*argv, *extra]
+
+
+def _pip_audit_json(tmp_path: Path) -> Path:
+    path = tmp_path / "pip-audit.json"
+    path.write_text(
+        json.dumps({"dependencies": [{"name": "pyyaml", "version": "6.0.2", "vulns": []}], "fixes": []})
+    )
+    return path
+
+
+def test_the_import_command_takes_a_real_staging_run(tiny, real_run, tmp_path: Path, capsys) -> None:
+    from bedrock_release.cli import main  # noqa: PLC0415
+
+    training, drill = _signed_records(tiny, tmp_path)
+    argv = _import_argv(tiny, real_run, _bandit_json(tmp_path), _pip_audit_json(tmp_path))
+    assert main([*argv, "--training", str(training), "--drill", str(drill)]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "staging pass rate 33.33% over 24 tests" in out
+    check = ["evidence", "check", "--release", RELEASE, "--releases-dir", str(tiny.releases)]
+    check += ["--trusted-keys", str(tiny.keys / "trusted"), "--json"]
+    assert main(check) == 1  # the imported run fails its criterion; the assessment is not there
+    pieces = {p["piece"]: p for p in json.loads(capsys.readouterr().out)}
+    assert pieces["staging"]["status"] == "fail"  # 8 of 24 passed: read, and below 95 %
+    assert pieces["training"]["status"] == "ok"
+    assert pieces["drill"]["status"] == "ok"
+    assert "signed by ed25519:" in pieces["drill"]["detail"]
+    assert pieces["business-impact"]["status"] == "inconclusive"
+    # A scan of 2026-01-01 is stale: inconclusive, naming the missing acceptance.
+    assert pieces["security"]["status"] == "inconclusive"
+    assert (
+        "risk-acceptance.json: missing; the advisory database PyPI vulnerability service"
+        in pieces["security"]["detail"]
+    )
+
+
+def test_an_import_refuses_a_record_signed_by_the_wrong_key_naming_the_source(
+    tiny, real_run, tmp_path: Path, capsys
+) -> None:
+    from bedrock_release.cli import main  # noqa: PLC0415
+    from bedrock_release.pre_deployment._signing import sign_document  # noqa: PLC0415
+    from bedrock_release.release.approvals import load_private_key  # noqa: PLC0415
+
+    _, drill = _signed_records(tiny, tmp_path)
+    data = json.loads(drill.read_text())
+    body = {k: v for k, v in data.items() if k not in ("key_id", "signature")}
+    drill.write_text(json.dumps(sign_document(load_private_key(tiny.keys / "private" / "cto.key"), body)))
+    argv = _import_argv(
+        tiny, real_run, _bandit_json(tmp_path), _pip_audit_json(tmp_path), "--drill", str(drill)
+    )
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {drill}: signed with key ")
+    assert "not a trusted Operations Team lead key" in err
+    assert not tiny.paths.drill.exists()
+
+
+def test_an_import_refuses_a_skipped_pip_audit_and_a_bad_pair(tiny, real_run, tmp_path: Path, capsys) -> None:
+    from bedrock_release.cli import main  # noqa: PLC0415
+
+    skipped = tmp_path / "skipped.json"
+    skipped.write_text(
+        json.dumps({"dependencies": [{"name": "x", "skip_reason": "not on PyPI"}], "fixes": []})
+    )
+    assert main(_import_argv(tiny, real_run, _bandit_json(tmp_path), skipped)) == 2
+    assert f"error: {skipped}: 1 dependencies were not audited" in capsys.readouterr().err
+    argv = _import_argv(tiny, real_run, _bandit_json(tmp_path), _pip_audit_json(tmp_path), "--junit", "unit")
+    assert main(argv) == 2
+    assert "--junit 'unit': expected SUITE=PATH" in capsys.readouterr().err
+
+
+def test_a_recent_imported_scan_needs_no_acceptance(tiny, real_run, tmp_path: Path, capsys) -> None:
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    from bedrock_release.cli import main  # noqa: PLC0415
+
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+    argv = _import_argv(
+        tiny, real_run, _bandit_json(tmp_path), _pip_audit_json(tmp_path), scanned_at=yesterday
+    )
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    check = ["evidence", "check", "--release", RELEASE, "--releases-dir", str(tiny.releases), "--json"]
+    main([*check, "--trusted-keys", str(tiny.keys / "trusted")])
+    pieces = {p["piece"]: p for p in json.loads(capsys.readouterr().out)}
+    assert pieces["security"]["status"] == "ok", pieces["security"]
+    assert "0 critical; tools bandit, pip-audit" in pieces["security"]["detail"]
