@@ -378,6 +378,12 @@ def read_scan_unjudged(evidence_dir: Path, *, release: str, artifact_sha256: str
         name = tool.text("name")
         if name in by_tool:
             tool.fail("name", f"tool {name} is listed twice")
+        if name == "dependency-audit":  # the offline audit's own format, before pip-audit's was used
+            tool.fail(
+                "name",
+                f"the scan predates pip-audit's format; scan again: bedrock-release evidence produce "
+                f"--release {release} --only scan",
+            )
         if name not in readers:
             tool.fail("name", f"unknown tool {name!r} (known: {', '.join(TOOLS)})")
         by_tool[name] = readers[name](paths, tool)

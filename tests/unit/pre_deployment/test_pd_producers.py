@@ -331,3 +331,13 @@ def test_approvers_refuse_missing_evidence(tiny) -> None:
     assert "Security Team will not sign" in text
     assert "report.json: missing" in text
     assert "CTO Approval" not in text
+
+
+def test_a_scan_of_the_earlier_format_says_how_to_scan_again(tiny) -> None:
+    _scan(tiny)
+    report = json.loads(tiny.paths.security_report.read_text())
+    report["tools"][1]["name"] = "dependency-audit"
+    tiny.paths.security_report.write_text(json.dumps(report))
+    with pytest.raises(EvidenceError, match=r"predates pip-audit.s format; scan again.*--only scan") as info:
+        _read_scan(tiny)
+    assert info.value.path == str(tiny.paths.security_report)
