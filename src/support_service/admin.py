@@ -146,7 +146,7 @@ async def reset_circuit(name: str, request: Request, actor: str = Depends(requir
 
 
 class BedrockFailure(BaseModel):
-    """Arm the Bedrock client's failure switch: fail direct calls as ``mode``, bounded by calls and/or time."""
+    """Arm the Bedrock client's failure switch: fail direct calls as ``mode``, bounded in calls or time."""
 
     model_config = ConfigDict(
         extra="forbid",

@@ -241,7 +241,9 @@ def _public_routes(app: FastAPI, service: SupportService) -> None:
     @app.get(
         "/metrics",
         response_class=Response,
-        responses={200: {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        responses={
+            200: {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        },
     )
     async def metrics() -> Response:
         """Prometheus text exposition."""

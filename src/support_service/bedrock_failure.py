@@ -66,7 +66,7 @@ class BedrockFailureSwitch:
         self._failed = 0
 
     def arm(self, mode: str, *, count: int | None = None, duration_s: float | None = None) -> FailureState:
-        """Fail the next ``count`` direct calls and/or every call for ``duration_s``; ValueError names the input."""
+        """Fail the next ``count`` direct calls and/or all for ``duration_s``; ValueError names the input."""
         if mode not in FAILURE_MODES:
             raise ValueError(f"mode {mode!r} is not one of {', '.join(FAILURE_MODES)}")
         if count is None and duration_s is None:

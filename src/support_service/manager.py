@@ -241,19 +241,28 @@ class BedrockSupportManager:
             if tracked and exc.is_outage:
                 breaker.record_failure()
             if exc.call is not None:
-                await self._tool_call(ctx, exc.call.name, exc.call.arguments, exc.kind, started, str(exc))
+                call = exc.call
+                await self._tool_call(
+                    ctx,
+                    tool=call.name,
+                    arguments=call.arguments,
+                    outcome=exc.kind,
+                    started=started,
+                    error=str(exc),
+                )
             prefix = (
                 f"fallback from direct ({ctx.fallback_error}) also failed: " if ctx.fallback_error else ""
             )
             return _Failure(502, "mcp_failed", prefix + str(exc))
         if tracked:
             breaker.record_success()
-        await self._tool_call(ctx, reply.tool, reply.arguments, "ok", started)
+        await self._tool_call(ctx, tool=reply.tool, arguments=reply.arguments, outcome="ok", started=started)
         return _Answer(Route.MCP, decision.reason, reply.answer)
 
     async def _tool_call(
         self,
         ctx: _Context,
+        *,
         tool: str,
         arguments: dict[str, str],
         outcome: str,

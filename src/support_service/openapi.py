@@ -75,7 +75,10 @@ _OPERATION_ANSWER: dict[str, Any] = {
         "release": {"type": "string"},
         "slot": {"type": "string"},
         "verification": {"type": "boolean"},
-        "fallback": {"type": "object", "properties": {"from": {"type": "string"}, "error": {"type": "string"}}},
+        "fallback": {
+            "type": "object",
+            "properties": {"from": {"type": "string"}, "error": {"type": "string"}},
+        },
     },
 }
 
