@@ -150,12 +150,18 @@ class BedrockFailure(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"anyOf": [{"required": ["count"]}, {"required": ["duration_s"]}]},
+        # At least one bound, given as a number (null is not a bound).
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["count"], "properties": {"count": {"type": "integer"}}},
+                {"required": ["duration_s"], "properties": {"duration_s": {"type": "number"}}},
+            ]
+        },
     )
 
     mode: Literal["unavailable", "throttled", "timeout"]
     count: int | None = Field(default=None, ge=1, le=MAX_FAILURE_CALLS, description="direct calls to fail")
-    duration_s: float | None = Field(default=None, gt=0, le=MAX_FAILURE_S, description="seconds to fail")
+    duration_s: float | None = Field(default=None, ge=1, le=MAX_FAILURE_S, description="seconds to fail")
 
     @model_validator(mode="after")
     def _bounded(self) -> BedrockFailure:
@@ -164,7 +170,7 @@ class BedrockFailure(BaseModel):
         return self
 
 
-@router.post("/bedrock/failure")
+@router.post("/bedrock/failure", responses=declared(_400="the body is not valid JSON"))
 async def arm_bedrock_failure(
     body: BedrockFailure, request: Request, actor: str = Depends(require_admin)
 ) -> dict[str, Any]:

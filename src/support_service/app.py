@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 
 import anyio.to_thread
@@ -14,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from support_service import admin
 from support_service.components import UnknownComponentError
@@ -63,6 +66,7 @@ def create_app(settings: Settings | None = None, *, service: SupportService | No
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
     app.include_router(admin.router)
     _public_routes(app, svc)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
@@ -98,6 +102,24 @@ async def _api_error(_: Request, exc: Exception) -> Response:
 async def _rejected(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestRejectedError)  # noqa: S101 - registered for RequestRejectedError only
     return JSONResponse(exc.body(), exc.status_code)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's refusals (unknown path or method, a body that is not JSON) in the service's format."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it only
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Every method the contract gives the path, not only those of the first route matching it.
+        headers["Allow"] = ", ".join(_methods_of(request.app.openapi(), request.url.path))
+    error = "_".join(HTTPStatus(exc.status_code).phrase.lower().split())
+    return JSONResponse({"error": error, "detail": str(exc.detail)}, exc.status_code, headers=headers)
+
+
+def _methods_of(doc: dict[str, Any], path: str) -> list[str]:
+    for template, operations in doc["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)), path):
+            return sorted(method.upper() for method in operations)
+    return []
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:

@@ -73,16 +73,14 @@ class BedrockFailureSwitch:
             raise ValueError("give count and/or duration_s: the switch is never armed without a bound")
         if count is not None and (isinstance(count, bool) or not 1 <= count <= MAX_FAILURE_CALLS):
             raise ValueError(f"count {count!r} must be a whole number from 1 to {MAX_FAILURE_CALLS}")
-        if duration_s is not None and not 0 < duration_s <= MAX_FAILURE_S:
-            raise ValueError(f"duration_s {duration_s!r} must be more than 0 and at most {MAX_FAILURE_S:g}")
+        if duration_s is not None and not 1 <= duration_s <= MAX_FAILURE_S:
+            raise ValueError(f"duration_s {duration_s!r} must be from 1 to {MAX_FAILURE_S:g} seconds")
         with self._lock:
             now = self._wall()
             self._mode, self._calls_left, self._failed, self._armed_at = mode, count, 0, now
             self._deadline = self._clock() + duration_s if duration_s is not None else None
             self._until = now + timedelta(seconds=duration_s) if duration_s is not None else None
-            state = self._state()
-        assert state is not None  # noqa: S101 - just armed
-        return state
+            return FailureState(mode, count, self._until, 0, now)
 
     def clear(self) -> FailureState | None:
         """Disarm; return what was armed (None when it was off)."""

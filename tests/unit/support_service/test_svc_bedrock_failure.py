@@ -40,6 +40,7 @@ def test_a_duration_ends_on_its_own() -> None:
         ("unavailable", {"count": 0}, "count 0"),
         ("unavailable", {"duration_s": 3601}, "duration_s 3601"),
         ("unavailable", {"duration_s": 0}, "duration_s 0"),
+        ("unavailable", {"duration_s": 5e-324}, "duration_s 5e-324"),
     ],
 )
 def test_bad_arming_names_the_input_and_leaves_the_switch_off(mode: str, bounds: dict, named: str) -> None:

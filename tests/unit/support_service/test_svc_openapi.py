@@ -51,3 +51,20 @@ def test_metrics_is_declared_as_text_and_no_framework_error_shape_is_left(client
     content = doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert list(content) == ["text/plain"]
     assert "HTTPValidationError" not in str(doc)
+
+
+def test_framework_refusals_come_in_the_service_format_with_the_paths_methods(client: TestClient) -> None:
+    from svc_fakes import ADMIN  # noqa: PLC0415
+
+    wrong_method = client.options("/admin/bedrock/failure", headers=ADMIN)
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["Allow"] == "DELETE, POST"  # both routes of the path, as the document says
+    assert wrong_method.json()["error"] == "method_not_allowed"
+    assert client.put("/admin/circuits/bedrock/open", headers=ADMIN).headers["Allow"] == "POST"
+    unknown = client.get("/no/such/path")
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    garbled = client.post(
+        "/admin/bedrock/failure", content=b"\xff{", headers={**ADMIN, "Content-Type": "application/json"}
+    )
+    assert garbled.status_code in {400, 422}
+    assert "error" in garbled.json()
