@@ -112,6 +112,14 @@ def test_phase6_production_validation_passes(box: SuiteSandbox, out: Path) -> No
     assert len(run.cases) == 10
 
 
+def test_compliance_success_metric_passes_after_validation(box: SuiteSandbox, out: Path) -> None:
+    # GDPR, audit completeness, EU residency and violations since the deployment, from production's
+    # sources: Bedrock's invocation logs and the hosts' audit, after phases 4 to 6 sent their probes.
+    run = _run(box, out, "compliance", "compliance")
+    record_runtime("success criteria: compliance", run.wall_s, run.outcomes())
+    assert len(run.cases) == 1
+
+
 def test_phase7_monitoring_passes_once_created(box: SuiteSandbox, out: Path) -> None:
     target = box.target()
     config = mon.MonitoringConfig.from_target(target, features_dir=FEATURES, delivery_queue=True)
