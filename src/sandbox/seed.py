@@ -1,5 +1,6 @@
-"""Seed moto with what the sandbox starts from: the five flags (false), the budget and the MCP tier's
-operations dashboard (it predates the release; plan phase 4 checks that it is readable)."""
+"""Seed moto with what the sandbox starts from: the five flags (false), the budget, the MCP tier's
+operations dashboard (it predates the release; plan phase 4 checks that it is readable) and the log group
+of the Bedrock model invocation logs (the emulator writes to it, as Bedrock does once logging is on)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class SeedResult:
     parameters_created: tuple[str, ...]
     budget_created: bool
     dashboard_created: bool = False
+    invocation_log_group_created: bool = False
 
 
 def aws_client(service: str, settings: SandboxSettings) -> Any:
@@ -75,7 +77,13 @@ def seed_moto(settings: SandboxSettings) -> SeedResult:
             DashboardName=OPERATIONS_DASHBOARD, DashboardBody=json.dumps(operations_dashboard_body(settings))
         )
         dashboard_created = True
-    return SeedResult(tuple(created), budget_created, dashboard_created)
+    logs = aws_client("logs", settings)
+    try:
+        logs.create_log_group(logGroupName=settings.bedrock_invocation_log_group)
+        log_group_created = True
+    except logs.exceptions.ResourceAlreadyExistsException:
+        log_group_created = False
+    return SeedResult(tuple(created), budget_created, dashboard_created, log_group_created)
 
 
 def operations_dashboard_body(settings: SandboxSettings) -> dict[str, Any]:

@@ -76,6 +76,10 @@ class SandboxSettings(BaseSettings):
     flags_path: str = Field(default="/bedrock-support/local/flags", pattern=r"^/[\w./-]+[^/]$")
     flags_poll_interval_s: float = Field(default=1.0, gt=0)
     cloudwatch_namespace: str = "BedrockSupport/local"
+    # CloudWatch Logs group of the Bedrock model invocation logs (the emulator writes, moto keeps them).
+    bedrock_invocation_log_group: str = Field(
+        default="/bedrock-support/local/model-invocations", pattern=r"^[A-Za-z0-9_#/.-]+$", max_length=512
+    )
     budget_name: str = "bedrock-support-local"
     budget_usd: float = Field(default=50.0, gt=0)
     start_timeout_s: float = Field(default=60.0, gt=0, le=600)

@@ -130,19 +130,26 @@ class Journal:
         return self.record("phase_started", {"phase": phase_id, "name": phase(phase_id).name})
 
     def phase_finished(
-        self, phase_id: int, status: str, *, duration_s: float, budget_s: float, reason: str = ""
+        self,
+        phase_id: int,
+        status: str,
+        *,
+        duration_s: float,
+        budget_s: float,
+        reason: str = "",
+        budget_policy: str = "",
     ) -> AuditRecord:
-        """Record how a phase ended against its (scaled) budget."""
+        """Record how a phase ended against its (scaled) budget, and the policy that judged an overrun."""
+        data = {
+            "phase": phase_id,
+            "name": phase(phase_id).name,
+            "status": status,
+            "duration_s": round(duration_s, 3),
+            "budget_s": budget_s,
+            "reason": reason,
+        }
         return self.record(
-            "phase_finished",
-            {
-                "phase": phase_id,
-                "name": phase(phase_id).name,
-                "status": status,
-                "duration_s": round(duration_s, 3),
-                "budget_s": budget_s,
-                "reason": reason,
-            },
+            "phase_finished", data | ({"budget_policy": budget_policy} if budget_policy else {})
         )
 
     def decision(self, dp_id: int, verdict: str, reason: str) -> AuditRecord:
@@ -181,6 +188,7 @@ class PhaseState:
     duration_s: float | None = None
     budget_s: float | None = None
     reason: str = ""
+    budget_policy: str = ""  # record, warn or fail (phase_budget); "" before the policy existed
 
 
 @dataclass(frozen=True)
@@ -465,6 +473,7 @@ class _Folder:
             float(data["duration_s"]),
             float(data["budget_s"]),
             str(data.get("reason") or ""),
+            str(data.get("budget_policy") or ""),
         )
 
     def _on_decision(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,13 @@ from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
 from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.audit_trails import audits_of
 from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, check_marker, require, unique_query
-from bedrock_release.suite.compliance_record import review_violations, scan_for_pii, since
+from bedrock_release.suite.compliance_record import review_violations, scan_for_pii
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
+from bedrock_release.suite.invocation_logs import InvocationLogError
 from bedrock_release.suite.journal import parse_ts
 from bedrock_release.suite.measurement import measure_load, scrape_or_error
 from bedrock_release.suite.operations import OperationReply, Sender
+from bedrock_release.suite.service_audit import ServiceAuditError, read_service_audit
 from bedrock_release.suite.slo_spec import load_slo_specs
 from bedrock_release.suite.traffic import serving_slots
 from bedrock_release.suite.watch import Evaluation, customer_windows, watch_windows
@@ -437,31 +440,50 @@ def alarms_operational(monitoring: Any, target: Any, http: Any, evidence: Eviden
     )
 
 
+def _since_deployment(journal: Any, target: Any) -> datetime:
+    moment = _deployed_at(journal, target)
+    if moment is None:
+        inconclusive("since the deployment", "the journal does not say when the new slot got the release")
+    return moment
+
+
 @then("no personal data reached Bedrock or the MCP server since the deployment")
 def no_pii_since_deployment(
-    emulator_admin: Any, mcp_admin: Any, target: Any, journal: Any, evidence: EvidenceRecorder
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
+    journal: Any,
+    evidence: EvidenceRecorder,
 ) -> None:
-    """Scan everything Bedrock (emulator) and the MCP server logged since the deployment."""
-    moment = _deployed_at(journal, target)
-    _, bedrock = emulator_admin.requests_after(0)
-    _, tools = mcp_admin.requests_after(0)
-    if (
-        moment is not None
-        and bedrock
-        and parse_ts(str(bedrock[0]["ts"])) > moment
-        and int(bedrock[0]["seq"]) > 1
-    ):
-        inconclusive(
-            "PII scan", "the emulator's log (newest 10 000 requests) does not reach back to the deployment"
+    """Scan every request Bedrock logged and every MCP tool call the serving hosts audited since then."""
+    moment = _since_deployment(journal, target)
+    try:
+        log = invocation_logs.read(moment)
+        retention = invocation_logs.retention_days()
+        audit = read_service_audit(
+            http, target, support_token, serving_slots(http, target), actions={"mcp.tool_call"}, since=moment
         )
-    received = since(bedrock, moment) + since(tools, moment)
+    except (InvocationLogError, ServiceAuditError) as exc:
+        inconclusive("PII scan", str(exc))
+    if retention is not None and datetime.now(UTC) - moment > timedelta(days=retention):
+        inconclusive("PII scan", f"{log.group} keeps {retention} days: it no longer reaches back to {moment}")
+    received = [i.input_body for i in log.invocations]
+    received += [r.data.get("arguments") for r in audit.of("mcp.tool_call")]
     scan = scan_for_pii(received)
     planted = PII_PROBE.found_in(received)
     evidence.data(
         "PII scan",
-        {"since": str(moment), "scanned": scan.scanned, "findings": list(scan.findings), "planted": planted},
+        {
+            "since": str(moment),
+            "sources": [log.source, audit.source],
+            "invocations": len(log.invocations),
+            "tool_calls": len(audit.of("mcp.tool_call")),
+            "findings": list(scan.findings),
+            "planted": planted,
+        },
     )
-    require(received, "nothing was received by Bedrock or the MCP server since the deployment")
+    require(received, "nothing was sent to Bedrock or the MCP tier since the deployment")
     require(
         not scan.findings and not planted,
         f"personal data reached Bedrock or MCP: {list(scan.findings)[:5]} {planted}",
@@ -489,18 +511,58 @@ def every_operation_audited(target: Any, http: Any, support_token: str, evidence
 
 
 @then("every direct Bedrock call since the deployment went to an EU region")
-def direct_calls_in_eu(emulator_admin: Any, target: Any, journal: Any, evidence: EvidenceRecorder) -> None:
-    """The region of every call in Bedrock's (the emulator's) log since the deployment."""
-    moment = _deployed_at(journal, target)
-    _, bedrock = emulator_admin.requests_after(0)
-    calls = since(bedrock, moment)
+def direct_calls_in_eu(
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
+    journal: Any,
+    evidence: EvidenceRecorder,
+) -> None:
+    """Every record in Bedrock's invocation logs is in an EU region, and every operation answered direct
+    (the serving hosts' audit) has its record there: a call made elsewhere would be missing from them."""
+    moment = _since_deployment(journal, target)
+    try:
+        log = invocation_logs.read(moment)
+        audit = read_service_audit(
+            http,
+            target,
+            support_token,
+            serving_slots(http, target),
+            actions={"support.operation"},
+            since=moment,
+        )
+    except (InvocationLogError, ServiceAuditError) as exc:
+        inconclusive("EU residency", str(exc))
     regions: dict[str, int] = {}
-    for call in calls:
-        regions[str(call.get("region"))] = regions.get(str(call.get("region")), 0) + 1
-    evidence.data("Bedrock regions", {"since": str(moment), "regions": regions})
-    require(calls, "Bedrock received no call since the deployment")
+    for call in log.invocations:
+        regions[call.region] = regions.get(call.region, 0) + 1
+    logged = Counter(text for call in log.invocations if call.ok for text in call.user_texts())
+    direct = Counter(
+        str(r.data.get("query_redacted"))
+        for r in audit.of("support.operation")
+        if r.data.get("route") == "direct" and r.data.get("status") == 200
+    )
+    unlogged = direct - logged
+    evidence.data(
+        "Bedrock regions",
+        {
+            "since": str(moment),
+            "sources": [log.source, audit.source],
+            "regions": regions,
+            "direct_operations": sum(direct.values()),
+            "not_in_the_invocation_logs": sum(unlogged.values()),
+            "examples": list(unlogged)[:5],
+        },
+    )
+    require(log.invocations, "Bedrock logged no call since the deployment")
     outside = {r: n for r, n in regions.items() if r not in EU_BEDROCK_REGIONS}
     require(not outside, f"direct Bedrock calls outside the EU: {outside}")
+    require(
+        not unlogged,
+        f"{sum(unlogged.values())} of {sum(direct.values())} operations answered direct are not in the "
+        f"invocation logs of {log.group} ({log.region}): {list(unlogged)[:3]}",
+    )
 
 
 @then("no compliance violation was recorded since the deployment")

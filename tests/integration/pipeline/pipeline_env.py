@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_release.pipeline.journal import read_state
+from bedrock_release.plan import plan_sha256
 from bedrock_release.release import artifact as release_artifact
 from bedrock_release.release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
 
@@ -125,6 +126,7 @@ class PipelineEnv:
                 role=role,
                 approver=f"{role} approver (pipeline test)",
                 release=release,
+                plan_sha256=plan_sha256(),
                 statement=f"{role} approves {release} for the pipeline test",
                 issued_at=now - timedelta(minutes=1),
                 expires_at=now + timedelta(hours=hours),

@@ -199,6 +199,7 @@ def target_doc(
         "aws_region": settings.aws_region,
         "bedrock_region": settings.bedrock_region,
         "bedrock_model_id": settings.bedrock_model_id,
+        "bedrock_invocation_log_group": settings.bedrock_invocation_log_group,
         "flags_path": settings.flags_path,
         "cloudwatch_namespace": settings.cloudwatch_namespace,
         "budget_name": settings.budget_name,

@@ -111,6 +111,7 @@ def test_round_trip_and_contract_shape(tmp_path: Path) -> None:
         "status": "failed",
         "duration_s": 40.0,
         "budget_s": 60.0,
+        "budget_policy": None,
     }
     assert data["decision_points"][1]["verdict"] == "no-go"
     gate = data["gates"][0]
