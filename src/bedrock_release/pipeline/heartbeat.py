@@ -155,6 +155,7 @@ def beat(
     if shared is None:
         return f"{run_dir}: no shared_state in target.json: nothing to heartbeat"
     lock, store = DeployLock(shared), RunStore(shared)
+    due = time.monotonic()
     while True:
         holder = read_holder(run_dir)
         if holder is None:
@@ -170,7 +171,9 @@ def beat(
             say(f"heartbeat failed, trying again in {shared.heartbeat_s:g} s: {exc}")
         except JournalDivergedError as exc:  # someone else drives the run: stop beating for it
             return f"stopped: {exc}"
-        sleep(shared.heartbeat_s)
+        # A fixed schedule: a slow call does not stretch the interval between two beats.
+        due = max(due + shared.heartbeat_s, time.monotonic())
+        sleep(max(0.0, due - time.monotonic()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,7 @@ from bedrock_release.pipeline.shared_state import SharedState, aws_error_text
 
 __all__ = [
     "LOCK_ID",
+    "LOCK_KEY",
     "DeployLock",
     "LockHeldError",
     "LockInfo",
@@ -45,7 +46,9 @@ __all__ = [
 
 #: The partition key value of the deploy lock's item (one lock per table, one table per environment).
 LOCK_ID = "deploy"
-_KEY = "lock_id"
+#: The partition key of the lock table (the sandbox seeds it; production creates it with this schema).
+LOCK_KEY = "lock_id"
+_KEY = LOCK_KEY
 
 
 def _user() -> str:

@@ -18,6 +18,7 @@ import contextlib
 import getpass
 import json
 import os
+import shutil
 import socket
 import time
 from collections.abc import Mapping
@@ -507,6 +508,42 @@ def _resume(req: StartRequest) -> StartResult:
     )
 
 
+def _new_run(
+    req: StartRequest, active: str, idle: str, operator: str
+) -> tuple[RunPaths, Journal, dict[str, Any]]:
+    """A new run folder with target.json and ``run_started``, its id unique on every controller.
+
+    Run ids have one-second resolution: two controllers starting in the same second would pick the
+    same one. The first journal upload (``If-None-Match: *``) claims the id in the state bucket; the
+    controller that lost drops its folder and takes the next second.
+    """
+    for _ in range(5):
+        paths = _new_paths(req)
+        journal = Journal(paths.journal)
+        fields = {
+            "run_id": paths.run_id,
+            "release": req.release,
+            "previous_release": req.slot_releases.get(active),
+            "environment": req.environment,
+            "time_scale": req.time_scale,
+            "operator": operator,
+            "fault": req.fault or None,
+            "slots": {"active": active, "idle": idle},
+            "weights": {slot: int(req.weights.get(slot, 0)) for slot in SLOTS},
+            "slot_releases": dict(req.slot_releases),
+        }
+        # target.json first: it names the shared state every later journal append mirrors to.
+        _write_json(paths.target, _target_document(paths, req, fields))
+        try:
+            journal.record("run_started", fields)
+        except JournalDivergedError:
+            shutil.rmtree(paths.run_dir)
+            time.sleep(1.05)
+            continue
+        return paths, journal, fields
+    raise RunError(f"cannot claim a new run id in {req.runs_dir} and the state bucket: ids keep colliding")
+
+
 def _new_paths(req: StartRequest) -> RunPaths:
     for _ in range(5):
         paths = RunPaths(req.runs_dir, new_run_id(req.release))
@@ -613,24 +650,8 @@ def start_run(req: StartRequest) -> StartResult:
     if req.resume_run:
         return _resume(req)
     active, idle, split = live_slots(req.weights)
-    paths = _new_paths(req)
-    journal = Journal(paths.journal)
     operator = req.operator or operator_name()
-    fields = {
-        "run_id": paths.run_id,
-        "release": req.release,
-        "previous_release": req.slot_releases.get(active),
-        "environment": req.environment,
-        "time_scale": req.time_scale,
-        "operator": operator,
-        "fault": req.fault or None,
-        "slots": {"active": active, "idle": idle},
-        "weights": {slot: int(req.weights.get(slot, 0)) for slot in SLOTS},
-        "slot_releases": dict(req.slot_releases),
-    }
-    # target.json first: it names the shared state every later journal append mirrors to.
-    _write_json(paths.target, _target_document(paths, req, fields))
-    journal.record("run_started", fields)
+    paths, journal, _fields = _new_run(req, active, idle, operator)
     paths.results.mkdir(exist_ok=True)
     lock, store = DeployLock(req.shared), RunStore(req.shared)
     reason = _refusal_reason(_Admission(req, paths, active, split, lock, store))
