@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from bedrock_release.report.model import ReportError
 __all__ = ["EXIT_NO_GO", "EXIT_OK", "EXIT_USAGE", "register", "resolve_run"]
 
 _RUNS = Path(__file__).resolve().parents[3] / "runs"
+_RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9A-Za-z.+-]+")
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 
 
@@ -41,6 +43,8 @@ def _fetched(args: argparse.Namespace, run: str) -> None:
 
     if Path(run).exists() or (args.runs_dir / run).exists():
         return
+    if run != "latest" and not _RUN_ID.fullmatch(run):
+        return  # a path, not a run id: nothing to fetch; verify names what is missing
     try:
         store = RunStore(inventory_vars.shared_state(args))
         run_id = store.latest() if run == "latest" else run

@@ -97,7 +97,8 @@ def test_missed_heartbeats_make_it_stale_and_the_expiry_makes_it_expired(shared_
     assert not lock.status().stale
     clock.advance(0.2)
     status = lock.status()
-    assert status.stale and not status.expired
+    assert status.stale
+    assert not status.expired
     assert "no heartbeat for 3 s" in status.describe()
     assert "not broken automatically before it expires" in status.describe()
     lock.heartbeat(info.token)  # a holder that comes back renews heartbeat and expiry
@@ -106,7 +107,8 @@ def test_missed_heartbeats_make_it_stale_and_the_expiry_makes_it_expired(shared_
     assert status.info.expires_epoch == pytest.approx(clock().timestamp() + 6)
     clock.advance(6)
     status = lock.status()
-    assert status.stale and status.expired
+    assert status.stale
+    assert status.expired
     assert "it has expired: the watchdog rolls the run back" in status.describe()
 
 
@@ -222,8 +224,10 @@ def test_a_handed_over_lock_never_expires_and_only_its_release_frees_it(
         lock.heartbeat(info.token)
     clock.advance(3600)
     status = lock.status()
-    assert status.held and status.handed_over
-    assert not status.stale and not status.expired
+    assert status.held
+    assert status.handed_over
+    assert not status.stale
+    assert not status.expired
     assert "handed over to DevOps Team Lead (on-call primary) (full rollback failed)" in status.describe()
     with pytest.raises(LockHeldError, match="handed over"):
         lock.take_over(replace(status, stale_reason="forced for the test"), "run-a", purpose="resume")

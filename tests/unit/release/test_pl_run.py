@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import boto3
+import psutil
 import pytest
 
 from bedrock_release.pipeline import run as runs
@@ -68,6 +69,13 @@ def _wait(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> None
         time.sleep(0.1)
 
 
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
 def _s3_text(shared: SharedState, key: str) -> str:
     s3 = boto3.client("s3", endpoint_url=shared.endpoint_url, region_name=shared.region)
     return s3.get_object(Bucket=shared.bucket, Key=key)["Body"].read().decode()
@@ -106,7 +114,8 @@ def test_admitted_run_has_its_folder_target_shared_lock_latest_and_s3_journal(
         lambda: DeployLock(shared_state).status().info.heartbeat_epoch > first_beat,
     )
     holder = read_holder(Path(run["run_dir"]))
-    assert holder is not None and holder.heartbeat_pid
+    assert holder is not None
+    assert holder.heartbeat_pid
     assert run_id.endswith("-1.1.0")
 
 
@@ -239,7 +248,7 @@ def test_resume_refuses_a_live_holder_a_finished_run_and_another_release(
     runs.finish_run(tmp_path, run_id, "deployed")
     with pytest.raises(runs.RunError, match="already finished"):
         runs.start_run(_request(tmp_path, releases, shared_state, pid, resume_run=run_id))
-    with pytest.raises(runs.RunError, match="neither in .* nor in state bucket"):
+    with pytest.raises(runs.RunError, match=r"neither in .* nor in state bucket"):
         runs.start_run(_request(tmp_path, releases, shared_state, pid, resume_run="20260101T000000Z-1.1.0"))
 
 
@@ -252,12 +261,7 @@ def test_finish_releases_the_lock_once_and_the_heartbeat_stops(
     assert view["state"]["outcome"] == "deployed"
     assert not DeployLock(shared_state).status().held
     assert read_holder(Path(first.run["run_dir"])) is None
-    _wait(
-        "the heartbeat process ends",
-        lambda: (
-            subprocess.run(["kill", "-0", str(holder.heartbeat_pid)], capture_output=True).returncode != 0
-        ),
-    )
+    _wait("the heartbeat process ends", lambda: _gone(holder.heartbeat_pid))
     runs.finish_run(tmp_path, first.run["run_id"], "failed")
     assert read_state(first.run["run_dir"]).outcome == "deployed"
     runs.finish_run(tmp_path, first.run["run_id"], "rolled_back", again=True)

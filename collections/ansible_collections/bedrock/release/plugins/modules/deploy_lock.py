@@ -14,7 +14,7 @@ description:
   - C(state=absent) releases the lock if, and only if, this controller holds it for the given run
     (journaled C(lock_released)); the run's heartbeat stops.
   - C(state=handed_over) gives the run's lock to a person (C(to), e.g. on-call) with a C(reason),
-    journaled C(lock_handed_over) - for a rollback that could not finish: no deploy can start over its
+    journaled C(lock_handed_over) - for a rollback that could not finish. No deploy can start over its
     half-done state, the watchdog leaves it alone, and only that person's release or an audited break
     frees it.
   - Acquiring happens in C(run_context) (start, lock), where a refusal can be recorded with the run.
