@@ -7,6 +7,8 @@ Every test gets its own table and bucket; heartbeat processes a test started are
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +20,28 @@ from bedrock_release.pipeline.heartbeat import forget_holder
 from bedrock_release.pipeline.lock import LOCK_KEY
 from bedrock_release.pipeline.run_store import HOLDER_NAME
 from bedrock_release.pipeline.shared_state import SharedState
+from bedrock_release.release import artifact as release_artifact
 
+REPO = Path(__file__).resolve().parents[2]
 _COUNTER = itertools.count()
 _KEYS = {"aws_access_key_id": "AKIAUNITTEST0000", "aws_secret_access_key": "unit-test-secret"}
+
+
+@pytest.fixture(scope="session")
+def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """runs/releases with 1.1.0 built."""
+    out = tmp_path_factory.mktemp("releases")
+    release_artifact.build("1.1.0", REPO, out, components={"BedrockSupportManager": "1.1.0"})
+    return out
+
+
+@pytest.fixture
+def deploy_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process standing in for a deploy's ansible-playbook: the lock's heartbeat watches it."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    yield proc
+    proc.kill()
+    proc.wait()
 
 
 @pytest.fixture(scope="session")

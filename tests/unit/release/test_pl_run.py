@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,26 +20,6 @@ from bedrock_release.pipeline.heartbeat import read_holder
 from bedrock_release.pipeline.journal import Journal, read_state
 from bedrock_release.pipeline.lock import DeployLock, LockLostError
 from bedrock_release.pipeline.shared_state import SharedState
-from bedrock_release.release import artifact as release_artifact
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def releases(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """runs/releases with 1.1.0 built."""
-    out = tmp_path_factory.mktemp("releases")
-    release_artifact.build("1.1.0", REPO, out, components={"BedrockSupportManager": "1.1.0"})
-    return out
-
-
-@pytest.fixture
-def deploy_process() -> Iterator[subprocess.Popen[bytes]]:
-    """A process standing in for a deploy's ansible-playbook: the heartbeat watches it."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-    yield proc
-    proc.kill()
-    proc.wait()
 
 
 def _request(

@@ -13,8 +13,8 @@ description:
     library again - about half a second per AWS task. Imported once here, in the controller, every
     fork inherits them.
   - It also loads the DynamoDB and S3 service models of the shared lock and state once
-    (C(bedrock_release.pipeline.shared_state.warm)): every journal append heartbeats the lock and
-    mirrors the journal, and a worker would otherwise load them again (about 0.35 s per task).
+    (C(bedrock_release.pipeline.shared_state.warm)). Every journal append heartbeats the lock and
+    mirrors the journal; a worker would otherwise load them again (about 0.35 s per task).
   - Does nothing else. It prints nothing and changes no result. A module that cannot be imported here
     is skipped and imports in its worker as before.
 requirements:
