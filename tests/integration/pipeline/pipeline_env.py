@@ -114,6 +114,10 @@ class PipelineEnv:
                 release_keys_dir=str(first.runs / "sandbox" / "keys"),
                 release_secrets_file=str(first.runs / "sandbox" / "secrets.env"),
                 sandbox_runtime_dir=str(first.runs / "sandbox"),
+                # The roles that drive the sandbox's slots default to release_runs_dir/sandbox.
+                component_rollout_sandbox_runtime_dir=str(first.runs / "sandbox"),
+                drill_sandbox_runtime_dir=str(first.runs / "sandbox"),
+                rollback_sandbox_runtime_dir=str(first.runs / "sandbox"),
                 release_staging_runs_dir=str(first.root / "staging"),
             )
         private.update(self.private_vars)
