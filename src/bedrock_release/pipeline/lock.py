@@ -199,7 +199,10 @@ class LockStatus:
             f"{self.heartbeat_age_s:.0f} s ago, expires {info.expires_at} ({self.where})"
         )
         if self.expired:
-            line += f"; it looks stale: {self.stale_reason}; it has expired: the watchdog rolls the run back"
+            line += (
+                f"; it looks stale: {self.stale_reason}; it has expired: the watchdog rolls the run back at "
+                "its next look, unless an operator resumes, rolls back or breaks it first"
+            )
         elif self.stale_reason:
             line += (
                 f"; it looks stale: {self.stale_reason}; it is not broken automatically before it expires: "

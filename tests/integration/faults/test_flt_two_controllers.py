@@ -141,7 +141,7 @@ def test_resumed_on_b_and_killed_the_watchdog_on_c_rolls_back_after_the_expiry_a
     assert started["tier"] == "full"
     report = c.checked_report(run_dir)
     assert report["outcome"] == "rolled_back"
-    c.assert_back_on_previous(run_dir)
+    a.assert_back_on_previous(run_dir)  # A reads the sandbox (its secrets); the lock is the shared one
     remote = RunStore(c.shared_state()).fetch(controllers["d"].runs / "peek", run_id)
     assert (remote / "audit.jsonl").read_bytes() == (run_dir / "audit.jsonl").read_bytes()
     assert verify(run_dir / "audit.jsonl").ok

@@ -109,7 +109,7 @@ def test_missed_heartbeats_make_it_stale_and_the_expiry_makes_it_expired(shared_
     status = lock.status()
     assert status.stale
     assert status.expired
-    assert "it has expired: the watchdog rolls the run back" in status.describe()
+    assert "it has expired: the watchdog rolls the run back at its next look" in status.describe()
 
 
 def test_heartbeat_with_a_token_that_lost_the_lock_raises(shared_state: SharedState) -> None:
