@@ -50,6 +50,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "lock_acquired": ("run_id", "owner", "pid"),
         "lock_released": ("run_id",),
         "lock_taken_over": ("run_id", "previous_holder", "reason"),
+        "lock_handed_over": ("run_id", "to", "reason", "by"),
         "phase_started": ("phase", "name"),
         "phase_finished": ("phase", "name", "status", "duration_s", "budget_s"),
         "slot_release_set": ("slot", "release", "previous_release"),
@@ -119,9 +120,17 @@ class Journal:
         self._log = AuditLog(self.path)
 
     def record(self, action: str, data: Mapping[str, Any], *, actor: str | None = None) -> AuditRecord:
-        """Append one action after checking its required data keys; return the stored record."""
+        """Append one action after checking its required data keys; return the stored record.
+
+        Then the run's shared state follows (``heartbeat.after_append``): the holder's heartbeat and
+        the S3 copy of the journal; a run that lost its lock fails here (``LockLostError``).
+        """
         _check(action, data)
-        return self._log.append(actor=actor or self.actor, action=action, data=data)
+        stored = self._log.append(actor=actor or self.actor, action=action, data=data)
+        from bedrock_release.pipeline.heartbeat import after_append  # noqa: PLC0415 - boto3 only when needed
+
+        after_append(self.path)
+        return stored
 
     # Typed appenders for the actions the pipeline writes most; each is a thin wrapper over record().
 
@@ -454,6 +463,8 @@ class _Folder:
 
     def _on_lock_released(self, _rec: AuditRecord, _data: Mapping[str, Any]) -> None:
         self.fields["lock_held"] = False
+
+    _on_lock_handed_over = _on_lock_released
 
     def _on_phase_started(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:
         pid = int(data["phase"])

@@ -12,7 +12,6 @@ import pytest
 from pipeline_env import PipelineEnv
 from pl_live import TIMES, checked_report, deploy, emulator_rules, flags, module_env, release_of, weights
 
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 from bedrock_release.pre_deployment import read_drill_record
 from bedrock_release.release.approvals import load_trusted_keys
@@ -70,7 +69,7 @@ def test_rollback_by_hand(env: PipelineEnv, tier: str) -> None:
     assert report["rollback"]["tier"] == tier
     assert report["rollback"]["verified"] is True
     assert report["outcome"] == "rolled_back"
-    assert not DeployLock(env.runs / "deploy.lock").status().held
+    assert not env.lock().status().held
 
 
 def test_staging_rollback_drill_writes_a_valid_drill_record(env: PipelineEnv) -> None:
