@@ -23,9 +23,9 @@ from typing import Any
 
 from bedrock_release.pipeline.inventory_vars import SHARED_STATE_VAR, inventory_value
 from bedrock_release.pipeline.journal import read_state
-from bedrock_release.plan import plan_sha256
 from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.pipeline.shared_state import SharedState
+from bedrock_release.plan import plan_sha256
 from bedrock_release.release import artifact as release_artifact
 from bedrock_release.release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
 
