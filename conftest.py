@@ -151,7 +151,7 @@ def http() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def secrets() -> Any:
-    """Admin tokens from the environment (SUPPORT_ADMIN_TOKEN, EMULATOR_ADMIN_TOKEN) only."""
+    """Admin tokens from the environment only (docs/contracts.md "Secrets")."""
     from bedrock_release.suite.clients import Secrets  # noqa: PLC0415
 
     return Secrets.from_env()
@@ -165,16 +165,6 @@ def support_token(secrets: Any) -> str:
     if not secrets.support_admin_token:
         inconclusive("secrets", "SUPPORT_ADMIN_TOKEN is not set in the environment")
     return str(secrets.support_admin_token)
-
-
-@pytest.fixture(scope="session")
-def emulator_token(secrets: Any) -> str:
-    """EMULATOR_ADMIN_TOKEN; a check that needs it is inconclusive without it."""
-    from bedrock_release.suite.evidence import inconclusive  # noqa: PLC0415
-
-    if not secrets.emulator_admin_token:
-        inconclusive("secrets", "EMULATOR_ADMIN_TOKEN is not set in the environment")
-    return str(secrets.emulator_admin_token)
 
 
 def _aws(target: Any, service: str) -> Any:
@@ -229,25 +219,36 @@ def mcp_client(target: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def emulator_admin(target: Any, http: Any, emulator_token: str) -> Any:
-    """The Bedrock emulator's admin API; inconclusive where there is no emulator (AWS)."""
-    from bedrock_release.suite.admin_apis import EmulatorAdmin  # noqa: PLC0415
+def invocation_logs(target: Any) -> Any:
+    """Bedrock's model invocation logs: the target's CloudWatch Logs group, in the Bedrock region."""
+    from bedrock_release.suite.clients import aws_client  # noqa: PLC0415
     from bedrock_release.suite.evidence import inconclusive  # noqa: PLC0415
+    from bedrock_release.suite.invocation_logs import InvocationLogSource  # noqa: PLC0415
 
-    if not target.endpoints.bedrock or not target.is_sandbox:
-        inconclusive("Bedrock emulator", "the target has no Bedrock emulator (null endpoint)")
-    return EmulatorAdmin(http, target.endpoints.bedrock, emulator_token)
+    if not target.bedrock_invocation_log_group:
+        inconclusive(
+            "Bedrock invocation logs",
+            "the target names no bedrock_invocation_log_group: logging is not set up",
+        )
+    try:
+        logs = aws_client(target, "logs", region=target.bedrock_region)
+    except ValueError as exc:
+        inconclusive("Bedrock invocation logs", str(exc))
+    return InvocationLogSource(logs, target.bedrock_invocation_log_group, target.bedrock_region)
 
 
-@pytest.fixture(scope="session")
-def mcp_admin(target: Any, http: Any, emulator_token: str) -> Any:
-    """The MCP support server's admin API; inconclusive where there is none (AWS)."""
-    from bedrock_release.suite.admin_apis import McpAdmin  # noqa: PLC0415
-    from bedrock_release.suite.evidence import inconclusive  # noqa: PLC0415
+@pytest.fixture
+def failure_switches(http: Any, support_token: str) -> Iterator[Any]:
+    """The release's Bedrock failure switches a scenario arms; cleared and circuits reset afterwards."""
+    import warnings  # noqa: PLC0415
 
-    if not target.endpoints.mcp or not target.is_sandbox:
-        inconclusive("MCP server admin", "the target has no MCP server admin API (null endpoint)")
-    return McpAdmin(http, target.endpoints.mcp.removesuffix("/mcp"), emulator_token)
+    from bedrock_release.suite.failure_switch import FailureSwitches  # noqa: PLC0415
+
+    switches = FailureSwitches(http, support_token)
+    yield switches
+    for problem in switches.release():
+        # The arming is bounded by the service itself; a host that did not answer is reported, not hidden.
+        warnings.warn(f"Bedrock failure switch not released: {problem}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")

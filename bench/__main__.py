@@ -2,8 +2,10 @@
 
 Writes runs/bench/results.json (runs/ is the git-ignored runtime folder) and prints a short table.
 Order: happy-path deploys (the first one also starts nothing: the sandbox is started before, untimed),
-the real suite per phase against the last deploy, flag propagation, traffic shift, the service, and
-last the fault drills (their rollbacks leave flags and slots changed).
+the real suite per phase against the last deploy, flag propagation, traffic shift, the service, the
+fault drills (their rollbacks leave flags and slots changed), and last, in a private sandbox of its
+own once the first is down, the load generators and the real suite's time to detect
+(bench/detection_bench.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from sandbox.secrets_file import read_secrets
 from sandbox.settings import REPO_ROOT, SandboxSettings
 
-from . import service_bench, stats
+from . import detection_bench, service_bench, stats
 from .memory import RssSampler
 from .pipeline_bench import PipelineBench
 
@@ -32,10 +34,13 @@ DRILLS = {"immediate": "component-unhealthy", "full": "latency-breach", "partial
 REENABLED = {"immediate": 0, "full": 0, "partial": 2}  # flag-degradation fails after the second flag
 PROFILES = {
     "full": {"deploys": 2, "immediate": 2, "full": 2, "partial": 1, "flag_samples": 20, "shift_samples": 9,
-             "latency_samples": 300, "locust_users": [8, 32], "locust_s": 10, "gate_phases": [2, 3, 4, 7]},
+             "latency_samples": 300, "locust_users": [8, 32], "locust_s": 10, "gate_phases": [2, 3, 4, 7],
+             "rps_s": 15},
     "quick": {"deploys": 1, "immediate": 1, "full": 1, "partial": 0, "flag_samples": 8, "shift_samples": 3,
-              "latency_samples": 100, "locust_users": [16], "locust_s": 6, "gate_phases": [2, 4]},
+              "latency_samples": 100, "locust_users": [16], "locust_s": 6, "gate_phases": [2, 4], "rps_s": 8},
 }  # fmt: skip
+#: The rollback tier each detection drill ends in (docs/fault-catalogue.md): fault -> detected -> verified.
+DETECTION_TIERS = {"latency-breach": "full", "errors-under-load": "full", "flag-degradation": "partial"}
 
 
 def _log(message: str) -> None:
@@ -113,6 +118,11 @@ def run(profile: dict[str, Any], root: Path, quick: bool) -> dict[str, Any]:
         results["memory"] = sampler.result()
     finally:
         bench.close()
+    _guarded(
+        results,
+        "detection",
+        lambda: detection_bench.run(root / "detection", rps_seconds=profile["rps_s"], log=_log),
+    )
     results["meta"]["duration_s"] = round(time.monotonic() - started, 1)
     return results
 
@@ -264,6 +274,25 @@ def table(results: dict[str, Any]) -> str:
             f"~{o['users_per_core']} users (cpu share {o['cpu_share']})",
         ),
     )
+    detection = results.get("detection") or {}
+    for workers, r in (detection.get("load_rps") or {}).items():
+        add(
+            f"SLO load, {workers} locust worker(s)",
+            r,
+            lambda r: (
+                f"{r['rps']} req/s",
+                f"{r['requests']} requests in {r['duration_s']} s, offered 600/s",
+            ),
+        )
+    rollbacks = results.get("rollbacks") or {}
+    for name, d in (detection.get("drills") or {}).items():
+        tier = DETECTION_TIERS.get(name, "")
+        rollback = rollbacks.get(tier) or {}
+        add(
+            f"time to detect: {name}",
+            d,
+            lambda d, rollback=rollback, tier=tier: stats.detection_row(d, rollback.get("median_s"), tier),
+        )
     add(
         "peak RSS slot / sandbox",
         results.get("memory"),

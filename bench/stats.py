@@ -87,6 +87,23 @@ def ratio(value: float | None, floor: float | None) -> float | None:
     return round(value / floor, 2)
 
 
+def detection_row(drill: Mapping[str, Any], rollback_s: float | None, tier: str) -> tuple[str, str]:
+    """The table row of one drill: fault -> gate failed, when the test knew against its window (met or
+    not met: within ``target_share`` of it), then + the tier's rollback = verified, and Flagger / Argo."""
+    known, share = drill.get("decided_after_s"), drill.get("share_of_window")
+    met = "met" if share is not None and share <= drill["target_share"] else "not met"
+    verified = f"; {tier} rollback not measured"
+    if isinstance(rollback_s, int | float):
+        total = round(drill["fault_to_gate_failed_s"] + rollback_s, 1)
+        verified = f"; + {tier} rollback {rollback_s} s = {total} s to verified"
+    return (
+        f"{drill['fault_to_gate_failed_s']} s",
+        f"{drill['gate']} {drill['verdict']}, known {known} s into the load = {share} of {drill['window']} "
+        f"(target <= {drill['target_share']}: {met}){verified}; Flagger {drill['flagger_s']} s, "
+        f"Argo Rollouts {drill['argo_rollouts_s']} s",
+    )
+
+
 # results.json: top-level keys and, for each section, the keys it must carry.
 SCHEMA: dict[str, tuple[str, ...]] = {
     "meta": ("started_at", "quick", "machine", "git_commit", "time_scale"),
@@ -97,6 +114,7 @@ SCHEMA: dict[str, tuple[str, ...]] = {
     "gate_overhead": (),
     "service": ("added_latency_ms", "cached_through_caddy", "locust_one_core"),
     "memory": ("slot_peak_rss_mb", "sandbox_peak_rss_mb"),
+    "detection": ("load_rps", "drills"),
 }
 ROLLBACK_KEYS = ("runs_s", "median_s", "floor_s", "plan_target_s", "sandbox_target_s", "verified")
 

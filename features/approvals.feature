@@ -1,9 +1,9 @@
 @approvals
 Feature: Pre-Deployment Approvals
   The plan's Approval Workflow: four approvals authorise the deployment. Each approval is a
-  record signed with the approver's Ed25519 key, bound to one release and valid until it
-  expires. A missing, expired, wrong-release, forged or duplicated approval is a no-go that
-  names the approval.
+  record signed with the approver's Ed25519 key, bound to one release and to the text of the
+  deployment plan (its SHA-256), and valid until it expires. A missing, expired, wrong-release,
+  wrong-plan, forged or duplicated approval is a no-go that names the approval.
 
   Background:
     Given the approval records of the release under deployment
@@ -13,6 +13,7 @@ Feature: Pre-Deployment Approvals
     Then the "<role>" approval is present
     And the "<role>" approval is signed by a trusted key for that role
     And the "<role>" approval is bound to the release under deployment
+    And the "<role>" approval is bound to the text of the deployment plan by its SHA-256
     And the "<role>" approval has not expired
 
     Examples:
@@ -43,6 +44,7 @@ Feature: Pre-Deployment Approvals
       | missing               |
       | expired               |
       | for another release   |
+      | for another plan text |
       | signed by another key |
       | tampered after signing |
       | duplicated            |

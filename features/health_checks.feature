@@ -26,9 +26,9 @@ Feature: Phase 4 - Health Check Execution
       | critical   | direct |
       | generation | direct |
       | routine    | mcp    |
-    When Bedrock fails every request
+    When the Bedrock client of the new release fails every call (its failure switch)
     Then an emergency verification operation is answered through MCP as a fallback from direct
-    And Bedrock is healthy again after the fault is cleared
+    And Bedrock is healthy again after the failure switch is cleared
 
   @health_check @blocker
   Scenario: Circuit Breaker Status - fault tolerance and automatic recovery
@@ -42,7 +42,7 @@ Feature: Phase 4 - Health Check Execution
   Scenario: Compliance Validator - GDPR and security compliance checks
     When a verification operation of every type containing an email address, a phone number, an IBAN and a card number is sent
     Then no answer contains any of that personal data
-    And neither Bedrock nor the MCP server received any of that personal data
+    And Bedrock's invocation logs and the release's audit of its MCP tool calls hold none of that personal data
     And the ComplianceValidator component of every serving slot is healthy
 
   @health_check @blocker

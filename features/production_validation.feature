@@ -19,15 +19,15 @@ Feature: Phase 6 - Production Validation
   Scenario: Direct Bedrock Operations - emergency and critical operations are served by Bedrock in the EU
     When 10 emergency and 10 critical operations are sent through the load balancer
     Then all 20 are answered through route direct
-    And Bedrock received all 20 in an EU region
+    And Bedrock logged all 20 as answered in an EU region
 
   @validation @blocker
   Scenario: MCP Fallback Testing - fallback mechanisms and recovery
-    Given Bedrock answers every request with ServiceUnavailable
+    Given the Bedrock client of every serving host fails every call as unavailable (the release's failure switch)
     When 10 emergency operations are sent through the load balancer
     Then all 10 are answered through route mcp, first with reason "fallback_from_direct" and, once the Bedrock circuit opened, with reason "circuit_open"
     And no customer saw an error
-    When Bedrock recovers
+    When the failure switch is cleared on every serving host
     Then emergency operations are answered through route direct again within the circuit reset time
 
   @validation @blocker
@@ -41,10 +41,10 @@ Feature: Phase 6 - Production Validation
   Scenario: Compliance Validation - GDPR and security compliance
     When operations of every type containing personal data are sent through the load balancer
     Then no answer contains the personal data
-    And neither Bedrock nor the MCP server received any of the personal data
+    And Bedrock's invocation logs and the release's audit of its MCP tool calls hold none of the personal data
     When an emergency operation for a customer outside the EU residency regions is sent through the load balancer
     Then the direct Bedrock call is refused and the operation is answered through route mcp with reason "compliance_residency"
-    And Bedrock received nothing of it
+    And Bedrock logged no call of it once a later direct call is logged
     And the refusal is recorded as a compliance violation
 
   @validation @blocker

@@ -16,6 +16,7 @@ LONGEST_FIRST = (
     "integration/pipeline/test_pl_deploy.py",
     "integration/faults/test_flt_drills_late.py",
     "integration/faults/test_flt_interrupt.py",
+    "integration/faults/test_flt_two_controllers.py",
     "integration/suite/test_suite_phases.py",
     "integration/evidence_report/test_er_watch_rollback.py",
     "integration/bad_input/test_bi_deploy_refusals.py",

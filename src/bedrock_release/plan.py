@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 __all__ = [
     "APPROVAL_ROLES",
@@ -14,6 +17,7 @@ __all__ = [
     "HEALTH_CHECKS",
     "ON_CALL",
     "PHASES",
+    "PLAN_DOCUMENT",
     "PLAN_SLO_GATES",
     "ROLLBACK_TIERS",
     "ROLLING_WINDOW_S",
@@ -24,7 +28,16 @@ __all__ = [
     "RollbackTier",
     "RollbackTierSpec",
     "phase",
+    "plan_sha256",
 ]
+
+#: The plan's text, which the approvals bind by its SHA-256 (docs/pre-deployment-evidence.md).
+PLAN_DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "deployment-plan.md"
+
+
+def plan_sha256(path: str | os.PathLike[str] = PLAN_DOCUMENT) -> str:
+    """Return the SHA-256 of the plan's bytes; OSError names the file when it cannot be read."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -141,8 +141,11 @@ def program_specs(settings: SandboxSettings, slots: Mapping[str, SlotRelease]) -
                 LOOPBACK,
                 "--port",
                 str(settings.emulator_port),
+                "--invocation-log-group",
+                settings.bedrock_invocation_log_group,
             ),
-            env=own | {"SANDBOX_AWS_ACCESS_KEY_ID": SANDBOX_AWS_ACCESS_KEY_ID},
+            # The AWS environment of the slots: its invocation logs go to moto's CloudWatch Logs.
+            env=own | _aws_env(settings) | {"SANDBOX_AWS_ACCESS_KEY_ID": SANDBOX_AWS_ACCESS_KEY_ID},
             cwd=cwd,
             secrets=("EMULATOR_ADMIN_TOKEN",),
             secrets_file=str(paths.secrets),

@@ -1,5 +1,7 @@
-"""Seed moto with what the sandbox starts from: the five flags (false), the budget and the MCP tier's
-operations dashboard (it predates the release; plan phase 4 checks that it is readable)."""
+"""Seed moto with what the sandbox starts from: the five flags (false), the budget, the MCP tier's
+operations dashboard (it predates the release; plan phase 4 checks that it is readable), the log group
+of the Bedrock model invocation logs (the emulator writes to it, as Bedrock does once logging is on), and
+the shared deploy lock's DynamoDB table and the runs' S3 bucket (versioned, as production's should be)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,9 @@ class SeedResult:
     parameters_created: tuple[str, ...]
     budget_created: bool
     dashboard_created: bool = False
+    invocation_log_group_created: bool = False
+    lock_table_created: bool = False
+    state_bucket_created: bool = False
 
 
 def aws_client(service: str, settings: SandboxSettings) -> Any:
@@ -75,7 +80,49 @@ def seed_moto(settings: SandboxSettings) -> SeedResult:
             DashboardName=OPERATIONS_DASHBOARD, DashboardBody=json.dumps(operations_dashboard_body(settings))
         )
         dashboard_created = True
-    return SeedResult(tuple(created), budget_created, dashboard_created)
+    logs = aws_client("logs", settings)
+    try:
+        logs.create_log_group(logGroupName=settings.bedrock_invocation_log_group)
+        log_group_created = True
+    except logs.exceptions.ResourceAlreadyExistsException:
+        log_group_created = False
+    return SeedResult(
+        tuple(created),
+        budget_created,
+        dashboard_created,
+        log_group_created,
+        _seed_lock_table(settings),
+        _seed_state_bucket(settings),
+    )
+
+
+def _seed_lock_table(settings: SandboxSettings) -> bool:
+    """The deploy lock's table: one item per lock, keyed by lock_id (bedrock_release.pipeline.lock)."""
+    dynamodb = aws_client("dynamodb", settings)
+    try:
+        dynamodb.create_table(
+            TableName=settings.lock_table,
+            KeySchema=[{"AttributeName": "lock_id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "lock_id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except dynamodb.exceptions.ResourceInUseException:
+        return False  # a lock the pipeline holds stays held
+    return True
+
+
+def _seed_state_bucket(settings: SandboxSettings) -> bool:
+    """The runs' bucket (journals, evidence bundles); versioned, so no upload ever erases an earlier one."""
+    s3 = aws_client("s3", settings)
+    try:
+        s3.create_bucket(
+            Bucket=settings.state_bucket,
+            CreateBucketConfiguration={"LocationConstraint": settings.aws_region},
+        )
+    except (s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+        return False
+    s3.put_bucket_versioning(Bucket=settings.state_bucket, VersioningConfiguration={"Status": "Enabled"})
+    return True
 
 
 def operations_dashboard_body(settings: SandboxSettings) -> dict[str, Any]:

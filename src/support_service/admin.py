@@ -1,18 +1,22 @@
-"""Admin endpoints (bearer token): component activation, circuits, cache, audit, compliance violations.
+"""Admin endpoints (bearer token): component activation, circuits, the Bedrock failure switch, cache,
+audit, compliance violations.
 
 Every admin action, and every refused attempt, is appended to the audit trail.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from support_service.audit import read_records
+from support_service.bedrock_failure import MAX_FAILURE_CALLS, MAX_FAILURE_S
 from support_service.components import DependencyNotActiveError, UnknownComponentError
 from support_service.http_common import ApiError, actor_from, token_matches
+from support_service.openapi import ADMIN_RESPONSES, declared
 from support_service.service import SupportService
 
 __all__ = ["router"]
@@ -44,7 +48,11 @@ async def require_admin(request: Request) -> str:
     return actor_from(request, "admin")
 
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/admin",
+    dependencies=[Depends(require_admin)],
+    responses=ADMIN_RESPONSES,
+)
 
 
 async def _audit(service: SupportService, actor: str, action: str, data: dict[str, Any]) -> None:
@@ -55,7 +63,10 @@ async def _audit(service: SupportService, actor: str, action: str, data: dict[st
         raise ApiError(503, "audit_unavailable", f"the audit trail could not record {action}") from exc
 
 
-@router.post("/components/{name}/activate")
+@router.post(
+    "/components/{name}/activate",
+    responses=declared(_404="no such component", _409="a dependency is not active yet"),
+)
 async def activate_component(
     name: str, request: Request, actor: str = Depends(require_admin)
 ) -> dict[str, Any]:
@@ -114,7 +125,7 @@ async def list_circuits(request: Request, actor: str = Depends(require_admin)) -
     return {"circuits": {name: _snapshot(b) for name, b in sorted(service.health.circuits.items())}}
 
 
-@router.post("/circuits/{name}/open")
+@router.post("/circuits/{name}/open", responses=declared(_404="no such circuit"))
 async def open_circuit(name: str, request: Request, actor: str = Depends(require_admin)) -> dict[str, Any]:
     """Force a circuit open until it is reset."""
     service = _service(request)
@@ -124,7 +135,7 @@ async def open_circuit(name: str, request: Request, actor: str = Depends(require
     return _snapshot(breaker)
 
 
-@router.post("/circuits/{name}/reset")
+@router.post("/circuits/{name}/reset", responses=declared(_404="no such circuit"))
 async def reset_circuit(name: str, request: Request, actor: str = Depends(require_admin)) -> dict[str, Any]:
     """Close a circuit and forget its failures."""
     service = _service(request)
@@ -132,6 +143,57 @@ async def reset_circuit(name: str, request: Request, actor: str = Depends(requir
     breaker.reset()
     await _audit(service, actor, "admin.circuit.reset", {"circuit": name})
     return _snapshot(breaker)
+
+
+class BedrockFailure(BaseModel):
+    """Arm the Bedrock client's failure switch: fail direct calls as ``mode``, bounded in calls or time."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        # At least one bound, given as a number (null is not a bound).
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["count"], "properties": {"count": {"type": "integer"}}},
+                {"required": ["duration_s"], "properties": {"duration_s": {"type": "number"}}},
+            ]
+        },
+    )
+
+    mode: Literal["unavailable", "throttled", "timeout"]
+    count: int | None = Field(default=None, ge=1, le=MAX_FAILURE_CALLS, description="direct calls to fail")
+    duration_s: float | None = Field(default=None, ge=1, le=MAX_FAILURE_S, description="seconds to fail")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> BedrockFailure:
+        if self.count is None and self.duration_s is None:
+            raise ValueError("give count and/or duration_s: the switch is never armed without a bound")
+        return self
+
+
+@router.post("/bedrock/failure", responses=declared(_400="the body is not valid JSON"))
+async def arm_bedrock_failure(
+    body: BedrockFailure, request: Request, actor: str = Depends(require_admin)
+) -> dict[str, Any]:
+    """Make the release's own direct Bedrock calls fail (nothing is sent) to exercise fallback and circuit."""
+    service = _service(request)
+    switch = service.bedrock.failure_switch
+    state = switch.arm(body.mode, count=body.count, duration_s=body.duration_s)
+    try:
+        await _audit(service, actor, "admin.bedrock_failure.arm", state.as_dict())
+    except ApiError:
+        switch.clear()  # an arming nobody can see in the audit trail does not stay
+        raise
+    return {"bedrock_failure": state.as_dict()}
+
+
+@router.delete("/bedrock/failure")
+async def clear_bedrock_failure(request: Request, actor: str = Depends(require_admin)) -> dict[str, Any]:
+    """Disarm the failure switch (already off is fine); the answer says what was armed."""
+    service = _service(request)
+    previous = service.bedrock.failure_switch.clear()
+    data = {"previous": previous.as_dict() if previous else None}
+    await _audit(service, actor, "admin.bedrock_failure.clear", data)
+    return {"bedrock_failure": None, **data}
 
 
 @router.post("/cache/clear")

@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from collections.abc import AsyncIterator
+from http import HTTPStatus
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException
 
 from support_service import admin
 from support_service.components import UnknownComponentError
 from support_service.crash import CrashUnderTrafficMiddleware
 from support_service.http_common import ApiError, SlotHeadersMiddleware, read_bounded_body, token_matches
-from support_service.schemas import RequestRejectedError, parse_operation
+from support_service.openapi import BEARER, OPERATION_RESPONSES, declared, operation_request_body
+from support_service.schemas import Problem, RequestRejectedError, parse_operation
 from support_service.service import SupportService, build_service
 from support_service.settings import Settings
 
@@ -59,9 +65,33 @@ def create_app(settings: Settings | None = None, *, service: SupportService | No
         app.add_middleware(CrashUnderTrafficMiddleware, after=svc.faults.crash_after_proxied)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestRejectedError, _rejected)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
     app.include_router(admin.router)
     _public_routes(app, svc)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document with the bearer scheme of the admin endpoints and without its own 422 body."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi  # noqa: PLC0415
+
+        doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+        components = doc.setdefault("components", {})
+        components["securitySchemes"] = BEARER
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.get("schemas", {}).pop(name, None)
+        for path, operations in doc["paths"].items():
+            for operation in operations.values():
+                if "HTTPValidationError" in json.dumps(operation["responses"].get("422", {})):
+                    # Refusals are answered in the service's own format (_invalid), so declared so.
+                    operation["responses"].update(declared(_422="a parameter is not valid"))
+                if path.startswith(admin.router.prefix + "/"):
+                    operation["security"] = [{"bearer": []}]
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:
@@ -74,6 +104,34 @@ async def _rejected(_: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body(), exc.status_code)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """The framework's refusals (unknown path or method, a body that is not JSON) in the service's format."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for it only
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Every method the contract gives the path, not only those of the first route matching it.
+        headers["Allow"] = ", ".join(_methods_of(request.app.openapi(), request.url.path))
+    error = "_".join(HTTPStatus(exc.status_code).phrase.lower().split())
+    return JSONResponse({"error": error, "detail": str(exc.detail)}, exc.status_code, headers=headers)
+
+
+def _methods_of(doc: dict[str, Any], path: str) -> list[str]:
+    for template, operations in doc["paths"].items():
+        if re.fullmatch(re.sub(r"\\{[^/]+\\}", "[^/]+", re.escape(template)), path):
+            return sorted(method.upper() for method in operations)
+    return []
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A parameter or admin body FastAPI refused, in the service's own problem format (422)."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
+    problems = [
+        Problem(".".join(str(part) for part in error["loc"]) or "request", str(error["msg"]))
+        for error in exc.errors()
+    ]
+    return await _rejected(request, RequestRejectedError(422, "invalid_request", problems))
+
+
 async def _refresh_health(service: SupportService) -> None:
     while True:
         await asyncio.sleep(_HEALTH_REFRESH_S)
@@ -81,6 +139,10 @@ async def _refresh_health(service: SupportService) -> None:
             await service.health.report()
         except Exception:  # the refresher must outlive any single failing probe
             _log.exception("background health refresh failed")
+
+
+def _json(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
 
 
 def _flags_body(service: SupportService) -> dict[str, Any]:
@@ -98,7 +160,22 @@ def _flags_body(service: SupportService) -> dict[str, Any]:
 def _public_routes(app: FastAPI, service: SupportService) -> None:
     settings = service.settings
 
-    @app.post("/v1/support/operations")
+    @app.post(
+        "/v1/support/operations",
+        openapi_extra={
+            "requestBody": operation_request_body(settings.max_query_chars),
+            "parameters": [
+                {
+                    "name": "X-Verification-Token",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "the admin token: evaluate with every flag on (release verification)",
+                }
+            ],
+        },
+        responses=OPERATION_RESPONSES,
+    )
     async def support_operation(request: Request) -> Response:
         """One support operation; ``X-Verification-Token`` evaluates it with every flag on."""
         verification = False
@@ -114,7 +191,7 @@ def _public_routes(app: FastAPI, service: SupportService) -> None:
         result = await service.manager.handle(operation, verification=verification)
         return JSONResponse(result.body, result.status_code)
 
-    @app.get("/health")
+    @app.get("/health", responses={503: _json("the slot cannot serve")})
     async def health() -> Response:
         """Aggregate health: 200 while the slot can serve (ok or degraded), 503 otherwise."""
         flags = service.flags.status()
@@ -151,12 +228,16 @@ def _public_routes(app: FastAPI, service: SupportService) -> None:
             },
             "cloudwatch": service.cloudwatch.stats() if service.cloudwatch else None,
             "audit": {"path": str(settings.audit_log), "failures": service.auditor.failures},
+            "bedrock_failure": armed.as_dict() if (armed := service.bedrock.failure_switch.state()) else None,
         }
         if service.faults.active:
             body["drill_faults"] = service.faults.as_dict()
         return JSONResponse(body, 503 if report.status == "unhealthy" else 200)
 
-    @app.get("/health/components/{name}")
+    @app.get(
+        "/health/components/{name}",
+        responses={503: _json("staged or unhealthy"), **declared(_404="no such component")},
+    )
     async def component_health(name: str) -> Response:
         """One component: 200 when active and healthy, 503 otherwise, 404 when unknown."""
         try:
@@ -179,7 +260,13 @@ def _public_routes(app: FastAPI, service: SupportService) -> None:
             "dependencies": service.registry.dependencies(),
         }
 
-    @app.get("/metrics")
+    @app.get(
+        "/metrics",
+        response_class=Response,
+        responses={
+            200: {"description": "Prometheus text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+        },
+    )
     async def metrics() -> Response:
         """Prometheus text exposition."""
         for name, breaker in service.health.circuits.items():

@@ -4,6 +4,7 @@ The endpoint is whatever boto3 resolves (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME`` in
 endpoint elsewhere); nothing here knows about the emulator. Attempts are bounded by botocore's
 ``total_max_attempts`` (it retries throttling and 5xx by itself otherwise), each with connect and read
 timeouts. The call is refused, and a violation recorded, when the region is not an allowed EU region.
+An armed failure switch (``bedrock_failure``, an operator's) fails the call before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
+from support_service.bedrock_failure import BedrockFailureSwitch
 from support_service.budget import ModelPrice
 from support_service.compliance import ComplianceValidator, ViolationRule
 from support_service.components import ProbeResult
@@ -100,12 +102,14 @@ class DirectBedrockClient:
         read_timeout_s: float = 10.0,
         max_tokens: int = 512,
         client: Any = None,
+        failure_switch: BedrockFailureSwitch | None = None,
     ) -> None:
         self.region = region
         self.model_id = model_id
         self.price = price
         self.max_tokens = max_tokens
         self._compliance = compliance
+        self.failure_switch = failure_switch or BedrockFailureSwitch()
         self.config = Config(
             region_name=region,
             retries={"total_max_attempts": max_attempts, "mode": "standard"},
@@ -123,6 +127,9 @@ class DirectBedrockClient:
             )
             raise ResidencyRefusedError(f"Bedrock region {self.region} is not an allowed EU region")
         self._compliance.guard_outgoing(redacted_text, boundary="bedrock")
+        failing = self.failure_switch.fire()
+        if failing is not None:
+            raise BedrockCallError(failing, "the failure switch is armed; nothing was sent to Bedrock")
         started = time.perf_counter()
         try:
             response = self._client.converse(
@@ -160,6 +167,9 @@ class DirectBedrockClient:
                 False, f"region {self.region} is not an allowed EU region; direct calls refused"
             )
         attempts = self.config.retries["total_max_attempts"]
-        return ProbeResult(
-            True, f"model {self.model_id} in {self.region}, at most {attempts} attempts per call"
-        )
+        detail = f"model {self.model_id} in {self.region}, at most {attempts} attempts per call"
+        armed = self.failure_switch.state()
+        if armed is not None:
+            # Still healthy: the configuration is sound; an operator chose to fail calls (see /health).
+            detail += f"; failure switch armed ({armed.mode}) by an operator"
+        return ProbeResult(True, detail)

@@ -5,12 +5,15 @@ consult the cache; decide the route (pure, ``routing.decide``); execute it, fall
 direct call to MCP when ENABLE_DIRECT_BEDROCK_FALLBACK is on (MCP failures never fall back to direct:
 that would bypass the router's cost and compliance reasons, and MCP-only mode must stay the old
 system); account cost; append the audit record; report metrics. An operation whose audit record
-cannot be written is not answered.
+cannot be written is not answered. Every outbound MCP tool call has its own audit record
+(``mcp.tool_call``: tool, redacted arguments and their SHA-256, outcome, latency), the production
+record of what the MCP tier received.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import time
@@ -229,20 +232,56 @@ class BedrockSupportManager:
         tracked = ctx.flags.hybrid_health_monitoring
         if tracked and breaker.state() is CircuitState.OPEN:
             return _Failure(503, "mcp_unavailable", "the MCP circuit is open; retry later")
+        started = time.perf_counter()
         try:
             reply = await self._mcp.call(ctx.request.type.value, ctx.redacted_query)
         except PiiBlockedError as exc:
-            return _Failure(422, "compliance_blocked", str(exc))
+            return _Failure(422, "compliance_blocked", str(exc))  # nothing was sent: no tool call to audit
         except McpCallError as exc:
             if tracked and exc.is_outage:
                 breaker.record_failure()
+            if exc.call is not None:
+                call = exc.call
+                await self._tool_call(
+                    ctx,
+                    tool=call.name,
+                    arguments=call.arguments,
+                    outcome=exc.kind,
+                    started=started,
+                    error=str(exc),
+                )
             prefix = (
                 f"fallback from direct ({ctx.fallback_error}) also failed: " if ctx.fallback_error else ""
             )
             return _Failure(502, "mcp_failed", prefix + str(exc))
         if tracked:
             breaker.record_success()
+        await self._tool_call(ctx, tool=reply.tool, arguments=reply.arguments, outcome="ok", started=started)
         return _Answer(Route.MCP, decision.reason, reply.answer)
+
+    async def _tool_call(
+        self,
+        ctx: _Context,
+        *,
+        tool: str,
+        arguments: dict[str, str],
+        outcome: str,
+        started: float,
+        error: str | None = None,
+    ) -> None:
+        """Audit one outbound MCP tool call as sent (arguments are redacted), whatever its outcome."""
+        canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        record: dict[str, Any] = {
+            "operation_id": ctx.operation_id,
+            "tool": tool,
+            "arguments": arguments,
+            "arguments_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+            "outcome": outcome,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+        }
+        if error is not None:
+            record["error"] = error
+        await self._auditor.record("system", "mcp.tool_call", record)
 
     def _decided(self, ctx: _Context, decision: Decision) -> Decision:
         ctx.decisions.append(decision)

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
@@ -55,18 +55,20 @@ def choose_tool(operation: str, redacted_query: str) -> ToolCall:
 
 @dataclass(frozen=True)
 class McpReply:
-    """The answer of one tool call."""
+    """The answer of one tool call, and the call as it was sent (redacted arguments)."""
 
     answer: str
     tool: str
     latency_ms: float
+    arguments: dict[str, str] = field(default_factory=dict)
 
 
 class McpCallError(Exception):
-    """A tool call failed (``kind``: unavailable, timeout, tool_error)."""
+    """A tool call failed (``kind``: unavailable, timeout, tool_error); ``call`` is what was attempted."""
 
     def __init__(self, kind: str, message: str) -> None:
         self.kind = kind
+        self.call: ToolCall | None = None
         super().__init__(f"mcp {kind}: {message}")
 
     @property
@@ -195,6 +197,13 @@ class MCPRouter:
         tool = choose_tool(operation, redacted_query)
         for value in tool.arguments.values():
             self._compliance.guard_outgoing(value, boundary="mcp")
+        try:
+            return await self._call(tool)
+        except McpCallError as exc:
+            exc.call = tool
+            raise
+
+    async def _call(self, tool: ToolCall) -> McpReply:
         started = time.perf_counter()
         # A connection that breaks under a call (the server closed it, a reset) is replaced and the call
         # made once more on the new one: the tools only read, so a second call is safe. A timeout, a
@@ -227,7 +236,8 @@ class MCPRouter:
         if getattr(result, "is_error", False):
             raise McpCallError("tool_error", answer or f"{tool.name} reported an error")
         self.last_error = None
-        return McpReply(answer=answer, tool=tool.name, latency_ms=(time.perf_counter() - started) * 1000)
+        latency_ms = (time.perf_counter() - started) * 1000
+        return McpReply(answer=answer, tool=tool.name, latency_ms=latency_ms, arguments=dict(tool.arguments))
 
     async def probe(self) -> ProbeResult:
         """Healthy when a connection to the MCP server is open or can be opened now."""

@@ -13,7 +13,8 @@ from support_service.routing import Operation
 
 __all__ = ["OperationRequest", "Problem", "RequestRejectedError", "parse_operation"]
 
-_REGION = re.compile(r"^[a-z]{2}(?:-gov)?-[a-z]+-\d$")
+# ASCII digits and the whole value (``$`` would accept a trailing newline): the OpenAPI pattern's meaning.
+_REGION = re.compile(r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]")
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class OperationRequest(BaseModel):
     @field_validator("customer_region")
     @classmethod
     def _region_code(cls, value: str) -> str:
-        if not _REGION.match(value):
+        if not _REGION.fullmatch(value):
             raise ValueError("must be an AWS region code such as eu-central-1")
         return value
 

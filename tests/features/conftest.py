@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from pytest_bdd import parsers, then
 
 from bedrock_release.suite import gates
@@ -39,6 +40,20 @@ def cache_hit_rate_gate(
 ) -> None:
     """Hit rate of frequent queries from the service's cache counters, deltas over the measured span."""
     evidence.gate(gates.cache_hit_rate(measured_span, threshold_pct=pct, min_lookups=min_lookups))
+
+
+_SCENARIO_STEPS = pytest.StashKey[tuple[str, ...]]()
+
+
+def pytest_bdd_before_scenario(request: pytest.FixtureRequest, feature: Any, scenario: Any) -> None:
+    """Keep the scenario's step texts: a load step watches live the gates its Then steps state."""
+    request.node.stash[_SCENARIO_STEPS] = tuple(step.name for step in scenario.steps)
+
+
+@pytest.fixture
+def scenario_steps(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The text of every step of the running scenario (its own, and its Background's)."""
+    return request.node.stash.get(_SCENARIO_STEPS, ())
 
 
 def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for future shared steps

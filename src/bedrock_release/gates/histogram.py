@@ -1,23 +1,46 @@
-"""Latency histograms from locust and Prometheus, and percentiles read from them."""
+"""Latency histograms (exact response times in known buckets, Prometheus), and percentiles read from them.
+
+Every bucket is a range (lower, upper]: a percentile is known only to lie in its bucket, so a gate
+passes only when the bucket's upper bound is within the threshold (gates/slo.py). Response times the
+load measures are kept in the fixed ``decimal-3`` scheme (:func:`latency_bucket`): three significant
+decimal digits, so every bucket is at most 1 % wide and every threshold with three significant digits
+(300 ms, 1500 ms) is a bucket edge.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
 __all__ = [
+    "INF_KEY",
+    "LATENCY_SCHEME",
     "Bucket",
     "DataError",
     "Histogram",
     "QuantileEstimate",
-    "from_locust",
+    "bucket_bounds",
+    "from_buckets",
+    "from_exact",
     "from_prometheus",
+    "latency_bucket",
     "percentile",
     "quantile_ci_ranks",
 ]
+
+#: The name of the exact-latency bucket scheme, written into every results file that uses it.
+LATENCY_SCHEME = "decimal-3"
+# decimal-3: the edges are 0 and every m * 10**e with 100 <= m <= 999 and _E_MIN <= e <= _E_MAX, plus
+# the top edge 10**6 ms; a value goes to the bucket (previous edge, smallest edge >= value]. The
+# first bucket [0, 0.01] ms holds everything below, the last (10**6 ms, +Inf) anything longer.
+_E_MIN, _E_MAX = -4, 3
+_SMALLEST = Decimal(100).scaleb(_E_MIN)
+_TOP = Decimal(1000).scaleb(_E_MAX)
+INF_KEY = "+Inf"
 
 # Above this many samples the exact binomial sum is slow and the normal approximation is exact
 # to well under one rank.
@@ -30,7 +53,7 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Bucket:
-    """Samples in (lower, upper]; lower == upper is a point (locust's rounded response times)."""
+    """Samples in (lower, upper]; lower == upper is a point (one exact value)."""
 
     lower: float
     upper: float
@@ -85,15 +108,78 @@ def _count(raw: Any, what: str) -> int:
     return int(value)
 
 
-def from_locust(response_times: Mapping[Any, Any], *, unit: str = "ms") -> Histogram:
-    """Build a histogram from locust's ``response_times`` ({rounded ms: count}, keys may be strings)."""
-    merged: dict[float, int] = {}
-    for key, raw_count in response_times.items():
-        value = _number(key, f"response time {key!r}")
-        if math.isinf(value) or value < 0:
-            raise DataError(f"response time {key!r}: must be finite and non-negative")
-        merged[value] = merged.get(value, 0) + _count(raw_count, f"count of response time {key!r}")
-    return Histogram(tuple(Bucket(v, v, c) for v, c in sorted(merged.items())), unit)
+def _text(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def latency_bucket(ms: float) -> str:
+    """Return the decimal-3 bucket of an exact response time: its upper bound as text ("1500", "0.07").
+
+    The value is read as the decimal it prints as (``repr``), the way thresholds are read, so a
+    response time of exactly 1500 ms is in the bucket (1490, 1500] and meets "at most 1500 ms".
+    """
+    if isinstance(ms, bool) or not isinstance(ms, int | float) or math.isnan(ms) or ms < 0:
+        raise DataError(f"response time {ms!r}: must be a non-negative number")
+    if math.isinf(ms):
+        return INF_KEY
+    value = Decimal(repr(float(ms)))
+    if value <= _SMALLEST:
+        return _text(_SMALLEST)
+    if value > _TOP:
+        return INF_KEY
+    exponent = value.adjusted() - 2
+    mantissa = value.scaleb(-exponent).to_integral_value(rounding=ROUND_CEILING)
+    return _text(mantissa.scaleb(exponent))
+
+
+def _edge(key: str) -> Decimal:
+    try:
+        value = Decimal(key)
+    except InvalidOperation:
+        raise DataError(f"latency bucket {key!r}: not a number") from None
+    if not value.is_finite() or value < _SMALLEST or value > _TOP:
+        raise DataError(
+            f"latency bucket {key!r}: outside the {LATENCY_SCHEME} scheme ({_SMALLEST} to {_TOP} ms)"
+        )
+    exponent = value.adjusted() - 2
+    mantissa = value.scaleb(-exponent)
+    if mantissa != mantissa.to_integral_value() or (exponent > _E_MAX and value != _TOP):
+        raise DataError(f"latency bucket {key!r}: not an edge of the {LATENCY_SCHEME} scheme")
+    return value
+
+
+def bucket_bounds(key: str) -> tuple[float, float]:
+    """Return the (lower, upper] bounds in ms of a decimal-3 bucket named by its upper bound."""
+    if key == INF_KEY:
+        return float(_TOP), math.inf
+    upper = _edge(key)
+    if upper == _SMALLEST:
+        return 0.0, float(upper)
+    exponent = upper.adjusted() - 2
+    mantissa = int(upper.scaleb(-exponent))
+    # The edge below 100 * 10**e is 999 * 10**(e - 1): the previous decade's last step.
+    lower = Decimal(999).scaleb(exponent - 1) if mantissa == 100 else Decimal(mantissa - 1).scaleb(exponent)
+    return float(lower), float(upper)
+
+
+def from_buckets(counts: Mapping[Any, Any], *, unit: str = "ms") -> Histogram:
+    """Build a histogram from decimal-3 bucket counts ({upper bound as text: count}), each a range."""
+    merged: dict[tuple[float, float], int] = {}
+    for key, raw_count in counts.items():
+        if not isinstance(key, str):
+            raise DataError(f"latency bucket {key!r}: must be the bucket's upper bound as text")
+        bounds = bucket_bounds(key)
+        merged[bounds] = merged.get(bounds, 0) + _count(raw_count, f"count of latency bucket {key!r}")
+    return Histogram(tuple(Bucket(lo, hi, c) for (lo, hi), c in sorted(merged.items()) if c), unit)
+
+
+def from_exact(samples_ms: Iterable[float], *, unit: str = "ms") -> Histogram:
+    """Build a decimal-3 histogram from exact response times (ms)."""
+    counts: dict[str, int] = {}
+    for ms in samples_ms:
+        key = latency_bucket(ms)
+        counts[key] = counts.get(key, 0) + 1
+    return from_buckets(counts, unit=unit)
 
 
 def from_prometheus(

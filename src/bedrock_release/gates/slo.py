@@ -18,7 +18,8 @@ from bedrock_release.gates.histogram import (
     DataError,
     Histogram,
     QuantileEstimate,
-    from_locust,
+    from_buckets,
+    from_exact,
     from_prometheus,
     percentile,
     quantile_ci_ranks,
@@ -39,7 +40,8 @@ __all__ = [
     "cost_gate",
     "error_rate_trailing_window_gate",
     "error_rate_worst_window_gate",
-    "from_locust",
+    "from_buckets",
+    "from_exact",
     "from_prometheus",
     "latency_gate",
     "parse_series",
@@ -185,7 +187,8 @@ def latency_gate(
 def _classify(est: QuantileEstimate, threshold: float, label: str, unit: str) -> tuple[Verdict, str | None]:
     if est.upper <= threshold:
         return Verdict.PASS, None
-    if est.is_point or est.lower >= threshold:
+    # (lower, upper] is wholly above a threshold at or below its lower bound; the first bucket holds 0 too.
+    if est.is_point or est.lower > threshold or (est.lower == threshold and est.lower > 0):
         if math.isinf(est.upper):
             return Verdict.FAIL, f"the {label} is above the largest finite bucket bound {est.lower:g} {unit}"
         return Verdict.FAIL, None

@@ -64,6 +64,9 @@ class GateResult:
     source: str
     reasons: tuple[str, ...] = ()
     raw: Mapping[str, Any] | None = field(default=None, compare=False)
+    #: Seconds into the window at which the verdict was known: a breach a sequential test proved while
+    #: the load ran (gates/sequential.py). None: the verdict needed the whole window.
+    decided_after_s: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "verdict", Verdict(self.verdict))
@@ -72,6 +75,12 @@ class GateResult:
         # A non-finite value cannot be written as JSON and could never justify a pass.
         if self.value is not None and not math.isfinite(self.value):
             raise ValueError(f"gate {self.name}: value must be finite or None, got {self.value!r}")
+        if self.decided_after_s is not None and not (
+            math.isfinite(self.decided_after_s) and self.decided_after_s >= 0
+        ):
+            raise ValueError(
+                f"gate {self.name}: decided_after_s must be >= 0 s, got {self.decided_after_s!r}"
+            )
         if self.verdict is Verdict.PASS and (self.value is None or self.samples < self.min_samples):
             raise ValueError(f"gate {self.name}: a pass needs a value and at least min_samples samples")
 
@@ -122,6 +131,7 @@ class GateResult:
             "min_samples": self.min_samples,
             "window": self.window.to_dict(),
             "reasons": list(self.reasons),
+            "decided_after_s": self.decided_after_s,
         }
         if include_raw:
             out["raw"] = dict(self.raw) if self.raw is not None else None
@@ -135,6 +145,8 @@ class GateResult:
             f"{self.samples} samples (minimum {self.min_samples}) over {self.window.description}; "
             f"source {self.source}"
         )
+        if self.decided_after_s is not None:
+            line += f"; known {self.decided_after_s:.3g} s into the window"
         if self.reasons:
             line += "; " + "; ".join(self.reasons)
         return line

@@ -1,23 +1,30 @@
 """The locust results file the locustfile's ``quitting`` hook writes, parsed and validated.
 
-Schema ``bedrock-release/load-results@1``::
+Schema ``bedrock-release/load-results@2``::
 
     {"schema", "host", "verification": bool, "run_tag", "started_at": epoch s, "duration_s",
-     "kinds": {kind: {"requests", "failures", "no_response_time", "response_times": {ms: count},
+     "latency_scheme": "decimal-3", "workers": [id, ...], "complete": bool, "problems": [text],
+     "stopped_early": null | {"t", "reason"},
+     "kinds": {kind: {"requests", "failures", "no_response_time", "latency": {bucket: count},
                       "failure_reasons"?: {text: count}}},
+     "locust_stats": {kind: {"requests", "failures"}},
      "series": [{"t": s since start, "counts": {kind: [requests, failures]}}, ...]}
 
-``series`` holds cumulative counts sampled every second from the start (t = 0) to the stop; a kind
-absent from a point has had no request yet. Optionally (``LOAD_WINDOW_S``), ``window_s`` and
-``windows: [{"t", "kinds": {kind: {requests, failures, no_response_time, response_times}}}]`` hold
-cumulative totals at each window boundary, from t = 0 to the stop; ``LoadResults.windows`` holds
-their differences. Anything missing, empty, corrupt or inconsistent is a ``LoadResultsError``
-naming the file and the problem, which the gates turn into inconclusive.
+``latency`` counts the exact response times (from locust's ``request`` event, merged across the
+workers) in decimal-3 buckets, each named by its upper bound (``gates.histogram.latency_bucket``).
+``locust_stats`` is what locust itself merged from the same worker reports; the two must agree.
+``series`` holds cumulative counts every second from the start (t = 0) to the end of the load (the
+stop), by completion time; a kind absent from a point has had no request yet. ``duration_s`` is how
+long load was offered (until the stop began). Anything missing, empty, corrupt, inconsistent or
+incomplete (a worker whose final report never came) is a ``LoadResultsError`` naming the file and
+the problem, which the gates turn into inconclusive.
+
+The progress file (``bedrock-release/load-progress@1``: ``{"schema", "t", "latency_scheme",
+"workers", "kinds"}``) is what the master had merged at ``t``; :func:`parse_progress` reads it.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import os
@@ -26,21 +33,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bedrock_release.gates.histogram import DataError, Histogram, from_locust
+from bedrock_release.gates.histogram import LATENCY_SCHEME, DataError, Histogram, from_buckets
 from bedrock_release.gates.slo import CounterSample, parse_series
+from bedrock_release.load.record import PROGRESS_SCHEMA, SCHEMA
 
 __all__ = [
     "ALL",
+    "PROGRESS_SCHEMA",
     "SCHEMA",
     "KindStats",
+    "LoadProgress",
     "LoadResults",
     "LoadResultsError",
-    "WindowStats",
     "load_results",
+    "parse_progress",
     "parse_results",
+    "read_progress",
 ]
 
-SCHEMA = "bedrock-release/load-results@1"
 #: The pseudo-kind of every request together.
 ALL = "all"
 
@@ -55,35 +65,26 @@ class LoadResultsError(ValueError):
 
 @dataclass(frozen=True)
 class KindStats:
-    """Totals of one request kind: count, failures and the full response-time histogram (ms)."""
+    """Totals of one request kind: count, failures and its exact response times in decimal-3 buckets."""
 
     name: str
     requests: int
     failures: int
-    response_times: Mapping[float, int]
+    latency: Histogram
     failure_reasons: Mapping[str, int]
 
     def histogram(self) -> Histogram:
-        """Return the response times as a point histogram (locust's rounding, in ms)."""
-        return from_locust(self.response_times)
+        """Return the response times (ms); every bucket is a range (lower, upper]."""
+        return self.latency
 
     def to_dict(self) -> dict[str, Any]:
-        """Return JSON-ready totals (the histogram keyed by ms)."""
+        """Return JSON-ready totals (the histogram as [lower, upper, count] rows)."""
         return {
             "requests": self.requests,
             "failures": self.failures,
-            "response_times": {f"{k:g}": v for k, v in sorted(self.response_times.items())},
+            "latency": self.latency.to_dict(),
             "failure_reasons": dict(self.failure_reasons),
         }
-
-
-@dataclass(frozen=True)
-class WindowStats:
-    """The requests of one window [start, end]: per kind count, failures and histogram."""
-
-    start: float
-    end: float
-    kinds: Mapping[str, KindStats]
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ class LoadResults:
     duration_s: float
     kinds: Mapping[str, KindStats]
     series: Mapping[str, tuple[CounterSample, ...]]
-    windows: tuple[WindowStats, ...] = ()
+    workers: tuple[str, ...] = ()
+    stopped_early: Mapping[str, Any] | None = None
 
     @property
     def requests(self) -> int:
@@ -130,6 +132,8 @@ class LoadResults:
             "failures": self.failures,
             "kinds": {k: {"requests": v.requests, "failures": v.failures} for k, v in self.kinds.items()},
             "series_points": len(self.series[ALL]),
+            "workers": len(self.workers),
+            "stopped_early": dict(self.stopped_early) if self.stopped_early else None,
         }
 
 
@@ -157,13 +161,13 @@ def _kind(name: str, raw: Any, path: str) -> KindStats:
     none = _count(raw.get("no_response_time", 0), path, f"kinds.{name}.no_response_time")
     if failures > requests:
         raise _fail(path, f"kinds.{name}: {failures} failures exceed {requests} requests")
-    times = raw.get("response_times")
-    if not isinstance(times, Mapping):
-        raise _fail(path, f"kinds.{name}.response_times must be an object")
+    buckets = raw.get("latency")
+    if not isinstance(buckets, Mapping):
+        raise _fail(path, f"kinds.{name}.latency must be an object of {LATENCY_SCHEME} bucket counts")
     try:
-        histogram = from_locust(times)
+        histogram = from_buckets(buckets)
     except DataError as exc:
-        raise _fail(path, f"kinds.{name}.response_times: {exc}") from None
+        raise _fail(path, f"kinds.{name}.latency: {exc}") from None
     if histogram.total + none != requests:
         raise _fail(
             path,
@@ -175,7 +179,7 @@ def _kind(name: str, raw: Any, path: str) -> KindStats:
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in reasons.items()
     ):
         raise _fail(path, f"kinds.{name}.failure_reasons must map text to counts")
-    return KindStats(name, requests, failures, {b.lower: b.count for b in histogram.buckets}, dict(reasons))
+    return KindStats(name, requests, failures, histogram, dict(reasons))
 
 
 def _point(index: int, point: Any, names: set[str], path: str) -> tuple[float, dict[str, tuple[int, int]]]:
@@ -225,65 +229,74 @@ def _series(raw: Any, kinds: Mapping[str, KindStats], path: str) -> dict[str, tu
     return out
 
 
-def _delta(name: str, now: KindStats, before: KindStats | None, path: str, where: str) -> KindStats:
-    before_times = before.response_times if before else {}
-    times = {}
-    for value, count in now.response_times.items():
-        diff = count - before_times.get(value, 0)
-        if diff < 0:
-            raise _fail(path, f"{where}: {name} response time {value:g} ms went down (not cumulative)")
-        if diff:
-            times[value] = diff
-    gone = [v for v in before_times if v not in now.response_times]
-    requests = now.requests - (before.requests if before else 0)
-    failures = now.failures - (before.failures if before else 0)
-    if gone or requests < 0 or failures < 0:
-        raise _fail(path, f"{where}: {name} totals went down (not cumulative)")
-    return KindStats(name, requests, failures, times, {})
-
-
-def _windows(data: Mapping[str, Any], kinds: Mapping[str, KindStats], path: str) -> tuple[WindowStats, ...]:
-    raw = data.get("windows")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or len(raw) < 2:
-        raise _fail(path, "windows must list at least the start and the end snapshot")
-    snapshots: list[tuple[float, dict[str, KindStats]]] = []
-    for index, item in enumerate(raw):
-        if not isinstance(item, Mapping) or not isinstance(item.get("kinds"), Mapping):
-            raise _fail(path, f"windows[{index}] must be an object with t and kinds")
-        t = _number(item.get("t"), path, f"windows[{index}].t")
-        if snapshots and t <= snapshots[-1][0]:
-            raise _fail(path, f"windows[{index}].t {t:g} is not after {snapshots[-1][0]:g}")
-        snapshots.append((t, {str(k): _kind(str(k), v, path) for k, v in item["kinds"].items()}))
-    if snapshots[0][0] != 0:
-        raise _fail(path, f"windows must start at t=0, start at t={snapshots[0][0]:g}")
-    last = snapshots[-1][1]
-    for name, stats in kinds.items():
-        end = last.get(name)
-        if end is None or (end.requests, end.failures) != (stats.requests, stats.failures):
-            raise _fail(path, f"the last window snapshot disagrees with the totals of {name}")
-    out = []
-    for (start, before), (end, now) in itertools.pairwise(snapshots):
-        where = f"window {start:g}-{end:g} s"
-        out.append(
-            WindowStats(start, end, {n: _delta(n, k, before.get(n), path, where) for n, k in now.items()})
+def _scheme(data: Mapping[str, Any], path: str) -> None:
+    if data.get("latency_scheme") != LATENCY_SCHEME:
+        raise _fail(
+            path,
+            f"latency_scheme {data.get('latency_scheme')!r} is not {LATENCY_SCHEME!r}: "
+            "the bucket bounds are unknown",
         )
-    return tuple(out)
 
 
-def parse_results(data: Any, *, path: str) -> LoadResults:
-    """Validate decoded results data; LoadResultsError names the problem."""
-    if not isinstance(data, Mapping):
-        raise _fail(path, f"expected a JSON object, got {type(data).__name__}")
-    if data.get("schema") != SCHEMA:
-        raise _fail(path, f"wrong schema {data.get('schema')!r}, expected {SCHEMA!r}")
+def _kinds(data: Mapping[str, Any], path: str) -> dict[str, KindStats]:
     kinds_raw = data.get("kinds")
     if not isinstance(kinds_raw, Mapping):
         raise _fail(path, "kinds must be an object")
     kinds = {str(name): _kind(str(name), raw, path) for name, raw in kinds_raw.items()}
     if ALL in kinds:
         raise _fail(path, f"{ALL!r} is reserved and cannot be a request kind")
+    return kinds
+
+
+def _complete(data: Mapping[str, Any], kinds: Mapping[str, KindStats], path: str) -> tuple[str, ...]:
+    """The merge is whole: every worker's final report came, and locust's own merge agrees with it."""
+    problems = data.get("problems", [])
+    if data.get("complete") is not True or problems:
+        listed = "; ".join(str(p) for p in problems) if isinstance(problems, list) else repr(problems)
+        raise _fail(path, f"incomplete: {listed or 'complete is not true'}")
+    workers = data.get("workers")
+    if not isinstance(workers, list) or not workers or not all(isinstance(w, str) for w in workers):
+        raise _fail(path, f"workers must list the workers that reported, got {workers!r}")
+    merged = data.get("locust_stats")
+    if not isinstance(merged, Mapping):
+        raise _fail(path, "locust_stats (locust's own merge) must be an object")
+    for name in sorted(set(merged) | set(kinds)):
+        row = merged.get(name) if isinstance(merged.get(name), Mapping) else {}
+        ours = kinds.get(name)
+        theirs = (row.get("requests"), row.get("failures"))
+        if ours is None or theirs != (ours.requests, ours.failures):
+            mine = (ours.requests, ours.failures) if ours else (0, 0)
+            raise _fail(
+                path,
+                f"{name}: locust merged {theirs[0]}/{theirs[1]} requests/failures, "
+                f"the exact-latency record {mine[0]}/{mine[1]}",
+            )
+    return tuple(workers)
+
+
+def _stopped_early(raw: Any, path: str) -> Mapping[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("reason"), str):
+        raise _fail(path, f"stopped_early must be null or {{t, reason}}, got {raw!r}")
+    return {"t": _number(raw.get("t"), path, "stopped_early.t"), "reason": raw["reason"]}
+
+
+def _document(data: Any, path: str, schema: str) -> Mapping[str, Any]:
+    """An object of this schema whose latency buckets are decimal-3."""
+    if not isinstance(data, Mapping):
+        raise _fail(path, f"expected a JSON object, got {type(data).__name__}")
+    if data.get("schema") != schema:
+        raise _fail(path, f"wrong schema {data.get('schema')!r}, expected {schema!r}")
+    _scheme(data, path)
+    return data
+
+
+def parse_results(data: Any, *, path: str) -> LoadResults:
+    """Validate decoded results data; LoadResultsError names the problem."""
+    data = _document(data, path, SCHEMA)
+    kinds = _kinds(data, path)
+    workers = _complete(data, kinds, path)
     duration = _number(data.get("duration_s"), path, "duration_s")
     if duration < 0:
         raise _fail(path, f"duration_s must not be negative, got {duration:g}")
@@ -301,16 +314,16 @@ def parse_results(data: Any, *, path: str) -> LoadResults:
         duration_s=duration,
         kinds=kinds,
         series=_series(data.get("series"), kinds, path),
-        windows=_windows(data, kinds, path),
+        workers=workers,
+        stopped_early=_stopped_early(data.get("stopped_early"), path),
     )
 
 
-def load_results(path: str | os.PathLike[str]) -> LoadResults:
-    """Read and validate a results file: missing, empty, not JSON or inconsistent raise LoadResultsError."""
+def _read_json(path: str | os.PathLike[str], missing: str) -> Any:
     name = str(path)
     file = Path(path)
     if not file.exists():
-        raise _fail(name, "missing: locust wrote no results (did it start, and did its quitting hook run?)")
+        raise _fail(name, missing)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -321,4 +334,35 @@ def load_results(path: str | os.PathLike[str]) -> LoadResults:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(name, f"corrupt: not JSON ({exc.msg} at line {exc.lineno})") from None
-    return parse_results(data, path=name)
+    return data
+
+
+def load_results(path: str | os.PathLike[str]) -> LoadResults:
+    """Read and validate a results file: missing, empty, not JSON or inconsistent raise LoadResultsError."""
+    data = _read_json(path, "missing: locust wrote no results (did it start, and did its quitting hook run?)")
+    return parse_results(data, path=str(path))
+
+
+@dataclass(frozen=True)
+class LoadProgress:
+    """What the locust master had merged ``t`` seconds into the load: per kind totals so far."""
+
+    path: str
+    t: float
+    kinds: Mapping[str, KindStats]
+    workers: tuple[str, ...]
+
+
+def parse_progress(data: Any, *, path: str) -> LoadProgress:
+    """Validate decoded progress data; LoadResultsError names the problem."""
+    data = _document(data, path, PROGRESS_SCHEMA)
+    t = _number(data.get("t"), path, "t")
+    workers = data.get("workers")
+    if not isinstance(workers, list) or not all(isinstance(w, str) for w in workers):
+        raise _fail(path, f"workers must list the workers that reported, got {workers!r}")
+    return LoadProgress(path, t, _kinds(data, path), tuple(workers))
+
+
+def read_progress(path: str | os.PathLike[str]) -> LoadProgress:
+    """Read the master's progress file; LoadResultsError when it is missing or damaged."""
+    return parse_progress(_read_json(path, "missing: no progress written yet"), path=str(path))

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from bedrock_release import inventory_validation as iv
 from bedrock_release.inventory_validation import InvalidValueError
+from bedrock_release.pipeline.shared_state import SharedState
 
 __all__ = ["KINDS", "InvalidValueError", "validate"]
 
@@ -155,6 +156,7 @@ KINDS: Mapping[str, Callable[[Any, str], Any]] = {
     "positive_int": _positive_int,
     "release": iv.release_version,
     "run_id": _run_id,
+    "shared_state": lambda v, n: SharedState.from_mapping(v, n).to_dict(),
     "slot": _slot,
     "slot_map": _slot_map,
     "ssm_path": _ssm_path,

@@ -50,6 +50,7 @@ ACTIONS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "lock_acquired": ("run_id", "owner", "pid"),
         "lock_released": ("run_id",),
         "lock_taken_over": ("run_id", "previous_holder", "reason"),
+        "lock_handed_over": ("run_id", "to", "reason", "by"),
         "phase_started": ("phase", "name"),
         "phase_finished": ("phase", "name", "status", "duration_s", "budget_s"),
         "slot_release_set": ("slot", "release", "previous_release"),
@@ -120,9 +121,17 @@ class Journal:
         self._log = AuditLog(self.path)
 
     def record(self, action: str, data: Mapping[str, Any], *, actor: str | None = None) -> AuditRecord:
-        """Append one action after checking its required data keys; return the stored record."""
+        """Append one action after checking its required data keys; return the stored record.
+
+        Then the run's shared state follows (``heartbeat.after_append``): the holder's heartbeat and
+        the S3 copy of the journal; a run that lost its lock fails here (``LockLostError``).
+        """
         _check(action, data)
-        return self._log.append(actor=actor or self.actor, action=action, data=data)
+        stored = self._log.append(actor=actor or self.actor, action=action, data=data)
+        from bedrock_release.pipeline.heartbeat import after_append  # noqa: PLC0415 - boto3 only when needed
+
+        after_append(self.path)
+        return stored
 
     # Typed appenders for the actions the pipeline writes most; each is a thin wrapper over record().
 
@@ -131,19 +140,26 @@ class Journal:
         return self.record("phase_started", {"phase": phase_id, "name": phase(phase_id).name})
 
     def phase_finished(
-        self, phase_id: int, status: str, *, duration_s: float, budget_s: float, reason: str = ""
+        self,
+        phase_id: int,
+        status: str,
+        *,
+        duration_s: float,
+        budget_s: float,
+        reason: str = "",
+        budget_policy: str = "",
     ) -> AuditRecord:
-        """Record how a phase ended against its (scaled) budget."""
+        """Record how a phase ended against its (scaled) budget, and the policy that judged an overrun."""
+        data = {
+            "phase": phase_id,
+            "name": phase(phase_id).name,
+            "status": status,
+            "duration_s": round(duration_s, 3),
+            "budget_s": budget_s,
+            "reason": reason,
+        }
         return self.record(
-            "phase_finished",
-            {
-                "phase": phase_id,
-                "name": phase(phase_id).name,
-                "status": status,
-                "duration_s": round(duration_s, 3),
-                "budget_s": budget_s,
-                "reason": reason,
-            },
+            "phase_finished", data | ({"budget_policy": budget_policy} if budget_policy else {})
         )
 
     def decision(self, dp_id: int, verdict: str, reason: str) -> AuditRecord:
@@ -182,6 +198,7 @@ class PhaseState:
     duration_s: float | None = None
     budget_s: float | None = None
     reason: str = ""
+    budget_policy: str = ""  # record, warn or fail (phase_budget); "" before the policy existed
 
 
 @dataclass(frozen=True)
@@ -450,6 +467,8 @@ class _Folder:
     def _on_lock_released(self, _rec: AuditRecord, _data: Mapping[str, Any]) -> None:
         self.fields["lock_held"] = False
 
+    _on_lock_handed_over = _on_lock_released
+
     def _on_phase_started(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:
         pid = int(data["phase"])
         self.phases[pid] = PhaseState(pid, data["name"], "running", rec.ts)
@@ -468,6 +487,7 @@ class _Folder:
             float(data["duration_s"]),
             float(data["budget_s"]),
             str(data.get("reason") or ""),
+            str(data.get("budget_policy") or ""),
         )
 
     def _on_decision(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:

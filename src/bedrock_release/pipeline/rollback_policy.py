@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bedrock_release.plan import FLAGS, ON_CALL, PHASES, ROLLBACK_TIERS, RollbackTier
 
-__all__ = ["Action", "Failure", "RollbackDecision", "decide"]
+__all__ = ["Action", "Failure", "RollbackDecision", "decide", "decide_interrupted"]
 
 
 class Action(enum.StrEnum):
@@ -125,3 +125,27 @@ def decide(failure: Failure) -> RollbackDecision:
     if failure.rollback_failed is not None:
         return _manual(failure, RollbackTier(failure.rollback_failed))
     return _POLICY[failure.phase](failure)
+
+
+def decide_interrupted(
+    phase: int, *, traffic_moved: bool, rollback_tier: str | None = None
+) -> RollbackDecision:
+    """The rollback a run needs that stopped without finishing (killed, its controller lost).
+
+    A rollback that was under way is run again with its own tier (every tier starts from whatever state
+    it finds); otherwise the interrupted phase is treated as a failure there, with no failing flag known.
+    """
+    if rollback_tier is not None:
+        tier = RollbackTier(rollback_tier)
+        return _rollback(
+            tier, f"the run was interrupted during its {tier.value} rollback: run that tier again"
+        )
+    decision = decide(Failure(phase=phase, traffic_moved=traffic_moved))
+    return RollbackDecision(
+        decision.action,
+        decision.tier,
+        decision.target_s,
+        decision.reenable_flags,
+        decision.page,
+        f"interrupted in phase {phase}: {decision.reason}",
+    )

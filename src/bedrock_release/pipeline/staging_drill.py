@@ -19,6 +19,7 @@ from audit_trail import read
 from bedrock_release.pipeline.journal import JOURNAL_NAME, parse_ts, read_state
 from bedrock_release.pre_deployment import DrillTier, write_drill_record
 from bedrock_release.release import artifact as release_artifact
+from bedrock_release.release.approvals import load_private_key
 
 __all__ = ["drill_tiers", "write_record"]
 
@@ -52,8 +53,10 @@ def drill_tiers(run_dir: str | os.PathLike[str]) -> tuple[list[DrillTier], datet
 PathLike = str | os.PathLike[str]
 
 
-def write_record(run_dir: PathLike, evidence_dir: PathLike, releases_dir: PathLike) -> Path:
-    """Write the drill record of the release the drill run deployed."""
+def write_record(
+    run_dir: PathLike, evidence_dir: PathLike, releases_dir: PathLike, signing_key: PathLike
+) -> Path:
+    """Write the drill record of the release the drill run deployed, signed with the ops lead's key."""
     state = read_state(run_dir)
     if state.release is None or state.time_scale is None:
         raise ValueError(f"{run_dir}: no run_started record")
@@ -68,4 +71,5 @@ def write_record(run_dir: PathLike, evidence_dir: PathLike, releases_dir: PathLi
         tiers=tiers,
         started_at=started,
         finished_at=finished,
+        signing_key=load_private_key(signing_key),
     )

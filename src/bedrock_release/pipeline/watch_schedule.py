@@ -1,36 +1,36 @@
 """The post-deployment watch as the pipeline runs it: SLO gates re-evaluated on a schedule, stop at a breach.
 
 Every two rolling windows (the plan's 5 minutes x the run's time scale; ``windows_per_evaluation``), for
-the plan's two hours x the time scale, one evaluation: customer traffic through the load balancer for
-that period (locust, in the sandbox where no customer exists), the serving slots' /metrics scraped
-before and after, and the gates of features/slo_gates.feature evaluated with the suite's own gate math.
-Every gate of every evaluation is appended to the run's journal (``gate_evaluated``, phase ``watch``);
-the first evaluation that does not pass - failed or inconclusive, gates fail closed - ends the watch as
-a breach. Rolling back is the playbook's job (playbooks/watch.yml), so it is the audited rollback of the
-run, timed against its target like any other.
+the plan's two hours x the time scale, one evaluation: the suite's watch (``suite.watch``: customer
+traffic through the load balancer, locust in the sandbox where no customer exists, with the error-rate
+and latency gates watched live; the serving slots' /metrics scraped before and after; the gates of
+features/slo_gates.feature evaluated with the suite's one evaluation). Every gate of every evaluation
+is appended to the run's journal (``gate_evaluated``, phase ``watch``, with ``decided_after_s`` when a
+sequential test knew early); the first evaluation that does not pass - failed or inconclusive, gates
+fail closed - ends the watch as a breach. Rolling back is the playbook's job (playbooks/watch.yml), so
+it is the audited rollback of the run, timed against its target like any other.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bedrock_release.gates.verdict import GateResult
-from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal
 from bedrock_release.plan import ROLLING_WINDOW_S
 from bedrock_release.suite import gates
 from bedrock_release.suite.clients import aws_client, http_session
-from bedrock_release.suite.measurement import MeasuredSpan, measure_load
+from bedrock_release.suite.measurement import MeasuredSpan
 from bedrock_release.suite.slo_spec import SloSpec, load_slo_specs
 from bedrock_release.suite.target import TargetError, load_target
+from bedrock_release.suite.watch import Evaluation, customer_windows, watch_windows
 
-__all__ = ["ACTOR", "Evaluation", "WatchError", "WatchOutcome", "evaluate_span", "run_from_cli", "watch"]
+__all__ = ["ACTOR", "Evaluation", "WatchError", "WatchOutcome", "run_from_cli", "watch"]
 
 ACTOR = "post-deployment-watch"
 _FEATURE = Path(__file__).resolve().parents[3] / "features" / "slo_gates.feature"
@@ -38,25 +38,6 @@ _FEATURE = Path(__file__).resolve().parents[3] / "features" / "slo_gates.feature
 
 class WatchError(ValueError):
     """A watch that cannot start (no target, no load balancer); names the input."""
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One scheduled evaluation of the SLO gates."""
-
-    index: int
-    started_s: float
-    gates: tuple[GateResult, ...]
-
-    @property
-    def passed(self) -> bool:
-        """Every gate passed (no gate at all is not a pass)."""
-        return bool(self.gates) and all(g.passed for g in self.gates)
-
-    @property
-    def breaches(self) -> tuple[GateResult, ...]:
-        """The gates that did not pass."""
-        return tuple(g for g in self.gates if not g.passed)
 
 
 @dataclass(frozen=True)
@@ -107,42 +88,8 @@ class WatchOutcome:
             "required_s": self.required_s,
             "passed": self.passed,
             "breach": self.breach,
-            "evaluations": [
-                {
-                    "index": e.index,
-                    "started_s": round(e.started_s, 3),
-                    "passed": e.passed,
-                    "gates": [{k: v for k, v in g.to_dict().items() if k != "raw"} for g in e.gates],
-                }
-                for e in self.evaluations
-            ],
+            "evaluations": [e.to_dict() for e in self.evaluations],
         }
-
-
-def evaluate_span(
-    span: MeasuredSpan,
-    specs: Sequence[SloSpec],
-    *,
-    cost: Callable[[MeasuredSpan, SloSpec], GateResult] | None = None,
-) -> tuple[GateResult, ...]:
-    """The SLO gates over one measured window (the window is one rolling window: one error-rate gate)."""
-    out: list[GateResult] = []
-    for spec in specs:
-        if spec.gate.startswith("p95-latency-") and spec.kind:
-            out.append(
-                gates.p95_latency(span, spec.kind, limit_ms=spec.threshold, min_samples=spec.min_samples)
-            )
-        elif spec.gate == "error-rate":
-            out.append(
-                gates.error_rate_over_span(
-                    span, threshold_pct=spec.threshold, min_requests=spec.min_samples, name="error-rate"
-                )
-            )
-        elif spec.gate == "cache-hit-rate":
-            out.append(gates.cache_hit_rate(span, threshold_pct=spec.threshold, min_lookups=spec.min_samples))
-        elif spec.gate == "cost-budget" and cost is not None:
-            out.append(cost(span, spec))
-    return tuple(out)
 
 
 def _cost_gate(target: Any) -> Callable[[MeasuredSpan, SloSpec], GateResult]:
@@ -205,36 +152,26 @@ def watch(
     specs = tuple(specs or load_slo_specs(_FEATURE))
     journal = Journal(run_dir / JOURNAL_NAME, actor=ACTOR)
     cost = _cost_gate(target)
-    say = progress or (lambda _m: None)
     if measure is None:
-        if not target.endpoints.traffic:
-            raise WatchError(f"{run_dir}/target.json: no load balancer endpoint to send customer traffic to")
-        http = http_session()
+        try:
+            measure = customer_windows(http_session(), target, specs)
+        except ValueError as exc:
+            raise WatchError(f"{run_dir}/target.json: {exc}") from None
 
-        def measure(index: int, seconds: float) -> MeasuredSpan:
-            plan = monitoring_plan(
-                target.endpoints.traffic,
-                target.time_scale,
-                target.results_dir,
-                purpose=f"watch-{index:02d}",
-                duration_s=seconds,
-            )
-            return measure_load(http, target, plan, admin_token=None).with_required(seconds)
-
-    started = time.monotonic()
-    done: list[Evaluation] = []
-    for index in range(1, planned + 1):
-        say(f"watch evaluation {index} of {planned} ({window_s:g} s window)")
-        at = time.monotonic() - started
-        span = measure(index, window_s)
-        evaluation = Evaluation(index, at, evaluate_span(span, specs, cost=cost))
+    def journaled(evaluation: Evaluation, _span: MeasuredSpan) -> None:
         for result in evaluation.gates:
-            _record(journal, index, result)
-        done.append(evaluation)
-        if not evaluation.passed:
-            say(f"breach in evaluation {index}: " + ", ".join(g.name for g in evaluation.breaches))
-            break
-    outcome = WatchOutcome(str(run_dir), planned, window_s, required_s, tuple(done))
+            _record(journal, evaluation.index, result)
+
+    done = watch_windows(
+        measure,
+        specs,
+        planned=planned,
+        window_s=window_s,
+        cost=cost,
+        on_evaluation=journaled,
+        progress=progress,
+    )
+    outcome = WatchOutcome(str(run_dir), planned, window_s, required_s, done)
     out = target.results_dir / "watch.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(outcome.to_dict(), indent=2, default=str) + "\n", encoding="utf-8")

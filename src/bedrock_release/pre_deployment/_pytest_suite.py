@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -62,10 +63,16 @@ def run_pytest_suite(
     code_dir: Path,
     junit: Path,
     log: Path,
+    allure: Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout_s: float = 600.0,
 ) -> SuiteRun:
-    """Run pytest with the artifact first on PYTHONPATH; a run that could not start is an error case."""
+    """Run pytest with the artifact first on PYTHONPATH; a run that could not start is an error case.
+
+    With ``allure`` the run also writes its Allure results there (allure-pytest, as a real staging
+    run does); the project's pytest configuration disables allure-pytest, whose ``--alluredir``
+    clashes with allure-pytest-bdd's, so this run swaps the two.
+    """
     junit.parent.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
     environment = {
@@ -89,6 +96,9 @@ def run_pytest_suite(
         f"--junitxml={junit}",
         "-q",
     ]
+    if allure is not None:
+        shutil.rmtree(allure, ignore_errors=True)
+        argv += ["-p", "no:allure_pytest_bdd", "-p", "allure_pytest", f"--alluredir={allure}"]
     started = time.monotonic()
     junit.unlink(missing_ok=True)
     try:
@@ -105,4 +115,6 @@ def run_pytest_suite(
         message = f"pytest did not complete (exit code {code}); see logs/{log.name}"
         tail = output[-4000:]
         write_junit(junit, name, [CaseResult("pytest_run", name, Outcome.ERROR, duration, message, tail)])
+        if allure is not None:
+            shutil.rmtree(allure, ignore_errors=True)  # a partial run's results would tell another story
     return SuiteRun(method=f"pytest {' '.join(test_paths)}", duration_s=duration, exit_code=code)

@@ -44,15 +44,20 @@ def _staging(evidence_dir: Path, release: str, sha: str, _: TrustedKeys, __: dat
     return ok, f"pass rate {r.pass_rate_pct:.2f}% (required > 95%): {counts}{why}"
 
 
-def _security(evidence_dir: Path, release: str, sha: str, _: TrustedKeys, __: datetime) -> tuple[bool, str]:
-    r = read_security_scan(evidence_dir, release=release, artifact_sha256=sha)
+def _security(
+    evidence_dir: Path, release: str, sha: str, keys: TrustedKeys, now: datetime
+) -> tuple[bool, str]:
+    r = read_security_scan(evidence_dir, release=release, artifact_sha256=sha, trusted_keys=keys, now=now)
     missing = sorted(set(TOOLS) - set(r.tools))
     db = r.database
     text = (
-        f"{r.critical} critical; tools {', '.join(r.tools)}; advisory DB {db.get('name')} of {db.get('date')}"
+        f"{r.critical} critical; tools {', '.join(r.tools)}; advisory DB {db.get('name')} "
+        f"of {db.get('date')} ({db.get('age_days')} days old)"
     )
     if missing:
         text += f"; missing {', '.join(missing)}"
+    if r.risk_acceptance is not None:
+        text += f"; risk accepted: {r.risk_acceptance.describe()}"
     if r.warnings:
         text += f"; warnings: {' | '.join(r.warnings)}"
     return r.critical == 0 and not missing, text
@@ -66,11 +71,12 @@ def _training(evidence_dir: Path, release: str, _: str, keys: TrustedKeys, now: 
     )
 
 
-def _drill(evidence_dir: Path, release: str, sha: str, _: TrustedKeys, __: datetime) -> tuple[bool, str]:
-    r = read_drill_record(evidence_dir, release=release, artifact_sha256=sha)
+def _drill(evidence_dir: Path, release: str, sha: str, keys: TrustedKeys, __: datetime) -> tuple[bool, str]:
+    r = read_drill_record(evidence_dir, release=release, trusted_keys=keys, artifact_sha256=sha)
     problems = r.problems()
     tiers = ", ".join(f"{t.tier} {t.duration_s:.1f}/{t.target_s:.0f} s" for t in r.tiers)
-    return not problems, tiers + ("; " + "; ".join(problems) if problems else "")
+    signed = f"; signed by {r.key_id}"
+    return not problems, tiers + signed + ("; " + "; ".join(problems) if problems else "")
 
 
 def _business(evidence_dir: Path, release: str, sha: str, _: TrustedKeys, __: datetime) -> tuple[bool, str]:

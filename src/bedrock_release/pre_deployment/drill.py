@@ -1,4 +1,9 @@
-"""The staging rollback drill record: each tier drilled, how long it took, against which target."""
+"""The staging rollback drill record: each tier drilled, how long it took, against which target.
+
+Signed (Ed25519, canonical JSON) with the Operations Team lead's key - a key trusted for the
+``operations`` role - by whoever ran the drill: the pipeline in the sandbox's staging stand-in,
+the ops lead after a real staging drill. Nothing an unsigned record claims counts.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from bedrock_release.plan import ROLLBACK_TIERS, RollbackTier
 from bedrock_release.pre_deployment._io import SCHEMA, format_time, read_json_object, write_json_atomic
+from bedrock_release.pre_deployment._signing import sign_document, verify_document
 from bedrock_release.pre_deployment.layout import EvidencePaths
+from bedrock_release.release.approvals import TrustedKeys
 
-__all__ = ["KIND", "TIERS", "DrillRecord", "DrillTier", "read_drill_record", "write_drill_record"]
+__all__ = ["KIND", "ROLE", "TIERS", "DrillRecord", "DrillTier", "read_drill_record", "write_drill_record"]
 
 KIND = "rollback-drill"
+#: The role whose key signs the record (the Operations Team lead's).
+ROLE = "operations"
 #: The plan's three rollback procedures, in its order.
 TIERS: tuple[str, ...] = tuple(tier.value for tier in RollbackTier)
 
@@ -65,6 +76,7 @@ class DrillRecord:
     time_scale: float
     tiers: tuple[DrillTier, ...]
     source: str
+    key_id: str = ""
 
     def tier(self, name: str) -> DrillTier | None:
         """Return the drilled tier of that name, if it was drilled."""
@@ -93,8 +105,9 @@ def write_drill_record(
     tiers: Sequence[DrillTier],
     started_at: datetime,
     finished_at: datetime,
+    signing_key: Ed25519PrivateKey,
 ) -> Path:
-    """Write ``rollback-drill/drill.json`` (the pipeline's rollback role calls this, or writes the same)."""
+    """Write ``rollback-drill/drill.json`` signed with the Operations Team lead's key."""
     body = {
         "schema": SCHEMA,
         "kind": KIND,
@@ -106,17 +119,22 @@ def write_drill_record(
         "finished_at": format_time(finished_at),
         "tiers": [tier.to_dict() for tier in tiers],
     }
-    return write_json_atomic(EvidencePaths.of(evidence_dir).drill, body)
+    return write_json_atomic(EvidencePaths.of(evidence_dir).drill, sign_document(signing_key, body))
 
 
-def read_drill_record(evidence_dir: Path, *, release: str, artifact_sha256: str | None = None) -> DrillRecord:
+def read_drill_record(
+    evidence_dir: Path, *, release: str, trusted_keys: TrustedKeys, artifact_sha256: str | None = None
+) -> DrillRecord:
     """Parse the drill record strictly; a record showing a failed drill is returned, not refused.
 
-    Malformed data raises EvidenceError (the gate is inconclusive); a well-formed record of a drill
-    that was not verified or ran over its target is a *fail*, which ``problems()`` describes.
+    Malformed or unsigned data raises EvidenceError (the gate is inconclusive); a well-formed,
+    signed record of a drill that was not verified or ran over its target is a *fail*, which
+    ``problems()`` describes.
     """
     path = EvidencePaths.of(evidence_dir).drill
     fields = read_json_object(path, kind=KIND)
+    # The signature first: nothing an unsigned record claims (tiers, times, release) counts.
+    kid = verify_document(path, fields.obj, list(trusted_keys.get(ROLE, ())), role="Operations Team lead")
     fields.release(release)
     if artifact_sha256 is not None:
         fields.artifact(artifact_sha256)
@@ -158,4 +176,5 @@ def read_drill_record(evidence_dir: Path, *, release: str, artifact_sha256: str 
         time_scale=time_scale,
         tiers=tuple(tiers),
         source=str(path),
+        key_id=kid,
     )

@@ -64,6 +64,10 @@ class EvidencePaths:
         """One suite's JUnit XML."""
         return self.staging / "junit" / f"{suite}.xml"
 
+    def allure(self, suite: str) -> Path:
+        """One suite's Allure results folder."""
+        return self.staging / "allure" / suite
+
     @property
     def staging_logs(self) -> Path:
         """Each suite's output and the staging sandbox's logs."""
@@ -85,9 +89,14 @@ class EvidencePaths:
         return self.security / "bandit.json"
 
     @property
-    def dependency_audit(self) -> Path:
-        """The dependency audit."""
-        return self.security / "dependency-audit.json"
+    def pip_audit(self) -> Path:
+        """The dependency audit as pip-audit's JSON (``pip-audit --format json``)."""
+        return self.security / "pip-audit.json"
+
+    @property
+    def risk_acceptance(self) -> Path:
+        """The Security Team's signed acceptance of a stale advisory database."""
+        return self.security / "risk-acceptance.json"
 
     @property
     def training(self) -> Path:

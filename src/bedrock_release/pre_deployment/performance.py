@@ -106,8 +106,9 @@ def _sum(values: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str
 
 
 def _histogram(samples: Iterable[_Sample]) -> slo.Histogram | None:
-    counts = Counter(round(s.ms) for s in samples)
-    return slo.from_locust(counts) if counts else None
+    # Exact times in known buckets: rounding to the nearest ms could put 1500.4 ms under a 1500 ms limit.
+    histogram = slo.from_exact(s.ms for s in samples)
+    return histogram if histogram.total else None
 
 
 def _series(samples: list[_Sample], origin: float) -> list[dict[str, float]]:

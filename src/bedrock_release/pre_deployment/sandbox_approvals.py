@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
-from bedrock_release.plan import APPROVAL_ROLES
+from bedrock_release.plan import APPROVAL_ROLES, PLAN_DOCUMENT, plan_sha256
 from bedrock_release.pre_deployment._io import sha256_file, write_json_atomic
 from bedrock_release.pre_deployment.business_impact import read_business_impact
 from bedrock_release.pre_deployment.errors import EvidenceError
@@ -18,7 +18,13 @@ from bedrock_release.pre_deployment.keys import (
     private_key_path,
 )
 from bedrock_release.pre_deployment.layout import APPROVAL_KINDS, EvidencePaths
-from bedrock_release.pre_deployment.security_scan import read_security_scan
+from bedrock_release.pre_deployment.risk_acceptance import sign_risk_acceptance
+from bedrock_release.pre_deployment.security_scan import (
+    DEFAULT_MAX_DB_AGE_DAYS,
+    TOOLS,
+    read_scan_unjudged,
+    read_security_scan,
+)
 from bedrock_release.pre_deployment.staging import read_staging_results
 from bedrock_release.pre_deployment.training import read_training_record
 from bedrock_release.release import artifact as release_artifact
@@ -41,6 +47,7 @@ __all__ = [
     "EvidenceReference",
     "ReferenceProblem",
     "ReleaseApprovals",
+    "accept_sandbox_stale_database",
     "check_release_approvals",
     "evidence_reference",
     "sign_sandbox_approvals",
@@ -125,10 +132,12 @@ def _approver_checks(
             raise ApprovalRefused(f"staging pass rate {results.pass_rate_pct:.2f}% is not above 95%")
 
     def security() -> None:
-        report = read_security_scan(evidence_dir, release=release, artifact_sha256=sha)
+        report = read_security_scan(
+            evidence_dir, release=release, artifact_sha256=sha, trusted_keys=trusted, now=now
+        )
         if report.critical:
             raise ApprovalRefused(f"the security scan has {report.critical} critical findings")
-        missing = {"bandit", "dependency-audit"} - set(report.tools)
+        missing = set(TOOLS) - set(report.tools)
         if missing:
             raise ApprovalRefused(f"the security scan lacks {', '.join(sorted(missing))}")
 
@@ -149,8 +158,9 @@ def sign_sandbox_approvals(
     keys_dir: Path,
     valid_hours: float = 24.0,
     now: datetime | None = None,
+    plan: Path = PLAN_DOCUMENT,
 ) -> tuple[Path, ...]:
-    """Sign the four approvals of release with the sandbox keys, or none if any evidence fails.
+    """Sign the four approvals of release and the plan's text with the sandbox keys, or none if any fails.
 
     Each approver first reads its evidence with the strict reader and its criterion (CTO: staging
     pass rate above 95% with every suite tested; Security: zero critical findings; Operations: a
@@ -171,6 +181,7 @@ def sign_sandbox_approvals(
             refusals.append(f"{_TITLES[role]} will not sign: {exc}")
     if refusals:
         raise ApprovalRefused("; ".join(refusals))
+    plan_digest = plan_sha256(plan)
     written = []
     for role in REQUIRED_ROLES:
         kind, rel = APPROVAL_KINDS[role]
@@ -180,12 +191,57 @@ def sign_sandbox_approvals(
             role=role,
             approver=f"sandbox approver ({_TITLES[role]})",
             release=release,
+            plan_sha256=plan_digest,
             statement=f"{CRITERIA[role]}; evidence: {kind} {rel} sha256:{digest}",
             issued_at=moment,
             expires_at=moment + timedelta(hours=valid_hours),
         )
         written.append(write_json_atomic(paths.approval(role), record.to_dict()))
     return tuple(written)
+
+
+def accept_sandbox_stale_database(
+    release: str,
+    *,
+    releases_dir: Path,
+    evidence_dir: Path,
+    keys_dir: Path,
+    valid_days: float = 7.0,
+    max_db_age_days: int = DEFAULT_MAX_DB_AGE_DAYS,
+    now: datetime | None = None,
+) -> Path | None:
+    """The sandbox's Security Team accepts its offline advisory snapshot being old; None if it is not.
+
+    The only offline advisory data on this machine is a 2021 snapshot: the sandbox signs, with its
+    Security key, a short-lived acceptance naming that database, so the pipeline exercises the
+    same check a real Security Team's acceptance must pass. Staging and production scan against a
+    current database, or their Security Team signs an acceptance with its own key.
+    """
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    sha = release_artifact.load(release, releases_dir).manifest.sha256
+    report = read_scan_unjudged(evidence_dir, release=release, artifact_sha256=sha)
+    if not report.database:
+        raise EvidenceError(
+            report.source, "the scan has no dependency audit whose database could be accepted"
+        )
+    date = datetime.fromisoformat(str(report.database["date"]).replace("Z", "+00:00"))
+    if (moment - date).days <= max_db_age_days:
+        return None
+    ensure_sandbox_keys(keys_dir)
+    return sign_risk_acceptance(
+        load_private_key(private_key_path(keys_dir, "security")),
+        evidence_dir,
+        release=release,
+        database=report.database,
+        reason=(
+            "sandbox: the only offline advisory data here is this snapshot; advisories published after "
+            "it are not checked. Accepted for the sandbox only - staging and production scan against a "
+            "current database"
+        ),
+        accepted_by="sandbox approver (Security Team)",
+        valid_days=valid_days,
+        now=moment,
+    )
 
 
 # --- checking ------------------------------------------------------------------------------------
@@ -215,12 +271,20 @@ def _reference_problem(role: str, source: str, statement: str, root: Path) -> Re
 
 
 def check_release_approvals(
-    release: str, *, evidence_dir: Path, trusted_keys: TrustedKeys, now: datetime
+    release: str,
+    *,
+    evidence_dir: Path,
+    trusted_keys: TrustedKeys,
+    now: datetime,
+    plan: Path = PLAN_DOCUMENT,
 ) -> ReleaseApprovals:
-    """Check the approvals folder (bedrock_release.release.approvals) and the evidence each rests on."""
+    """Check the approvals folder (bedrock_release.release.approvals) and the evidence each rests on.
+
+    The approvals must bind the SHA-256 of ``plan`` (the deployment plan of this checkout).
+    """
     paths = EvidencePaths.of(evidence_dir)
     files = sorted(paths.approvals.glob("*.json")) if paths.approvals.is_dir() else []
-    verdict = check_approval_files(files, trusted_keys, release, now)
+    verdict = check_approval_files(files, trusted_keys, release, now, plan_sha256=plan_sha256(plan))
     problems = []
     records: dict[str, list[ApprovalRecord]] = {}
     for path in files:

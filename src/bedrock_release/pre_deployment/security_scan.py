@@ -1,8 +1,18 @@
-"""Security scan of a release artifact: bandit over its code and an offline audit of its dependencies."""
+"""Security scan of a release artifact: bandit over its code and a pip-audit of its dependencies.
+
+The scanners' own JSON is the evidence: bandit's ``-f json`` (``bandit.json``) and pip-audit's
+``--format json`` (``pip-audit.json``), bound by SHA-256 in ``report.json``. A real staging run
+imports both (``import_security_scan``); the sandbox runs bandit for real and, because pip-audit
+needs an advisory service for every dependency (this machine reaches PyPI, whose per-version
+vulnerability data answers 404 here, and no OSV), audits the same dependency set offline against
+safety-db and writes the result in pip-audit's format. An advisory database older than the limit
+(30 days) makes the scan inconclusive unless the Security Team's signed risk acceptance covers it.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,20 +30,21 @@ from bedrock_release.pre_deployment._io import (
     read_bytes,
     read_json_object,
     sha256_bytes,
-    sha256_file,
     write_bytes_atomic,
     write_json_atomic,
 )
-from bedrock_release.pre_deployment.advisories import (
-    CRITICAL_CVSS,
-    AdvisoryDatabase,
-    is_critical,
-    load_safety_db,
-)
+from bedrock_release.pre_deployment.advisories import AdvisoryDatabase, load_safety_db
 from bedrock_release.pre_deployment.dependencies import imported_modules, resolve_dependencies
 from bedrock_release.pre_deployment.errors import EvidenceError, ProductionError
 from bedrock_release.pre_deployment.layout import EvidencePaths
+from bedrock_release.pre_deployment.pip_audit import (
+    PipAuditFinding,
+    pip_audit_document,
+    read_pip_audit,
+)
+from bedrock_release.pre_deployment.risk_acceptance import RiskAcceptance, read_risk_acceptance
 from bedrock_release.release import artifact as release_artifact
+from bedrock_release.release.approvals import TrustedKeys
 
 __all__ = [
     "CRITICAL_DEFINITION",
@@ -43,17 +54,19 @@ __all__ = [
     "SecurityReport",
     "ToolSummary",
     "audit_dependencies",
+    "import_security_scan",
     "produce_security_scan",
+    "read_scan_unjudged",
     "read_security_scan",
     "run_bandit",
 ]
 
 KIND = "security-scan"
-TOOLS = ("bandit", "dependency-audit")
+TOOLS = ("bandit", "pip-audit")
 DEFAULT_MAX_DB_AGE_DAYS = 30
 CRITICAL_DEFINITION = (
-    "bandit: any finding of HIGH severity (any confidence); dependency audit: any advisory with "
-    f"CVSS >= {CRITICAL_CVSS:g}, and any matching advisory whose database gives no severity (fails closed)"
+    "bandit: any finding of HIGH severity (any confidence); pip-audit: every known vulnerability "
+    "(pip-audit gives no severity: fails closed)"
 )
 _BANDIT_TIMEOUT_S = 300
 
@@ -69,7 +82,12 @@ class ToolSummary:
 
 @dataclass(frozen=True)
 class SecurityReport:
-    """A verified security scan report of one release artifact."""
+    """A verified security scan report of one release artifact.
+
+    ``database`` is the advisory data the dependency audit ran against (name, version, date,
+    age_days at the time of reading); ``risk_acceptance`` is the Security Team's acceptance that
+    covers it when it is older than the limit.
+    """
 
     release: str
     artifact_sha256: str
@@ -79,6 +97,7 @@ class SecurityReport:
     database: Mapping[str, Any]
     warnings: tuple[str, ...]
     source: str
+    risk_acceptance: RiskAcceptance | None = None
 
 
 # --- producing -----------------------------------------------------------------------------------
@@ -107,49 +126,28 @@ def run_bandit(code_dir: Path, packages: tuple[str, ...]) -> dict[str, Any]:
 
 
 def audit_dependencies(
-    code_dir: Path, packages: tuple[str, ...], db: AdvisoryDatabase, now: datetime
-) -> dict[str, Any]:
-    """Return the dependency audit document: the release's dependency set and every advisory match."""
+    code_dir: Path, packages: tuple[str, ...], db: AdvisoryDatabase
+) -> tuple[dict[str, Any], list[str]]:
+    """The artifact's dependency set audited against ``db``, as pip-audit's JSON; and unresolved imports."""
     deps = resolve_dependencies(imported_modules(code_dir, packages))
-    findings = []
-    for package in deps.packages:
-        for match in db.matches(package.name, package.version):
-            advisory = match.advisory
-            findings.append(
-                {
-                    "package": package.name,
-                    "version": package.version,
-                    "advisory_id": advisory.id,
-                    "cve": advisory.cve,
-                    "specs": list(advisory.specs),
-                    "cvss": advisory.cvss,
-                    "critical": is_critical(advisory),
-                    "reason": match.reason,
-                    "summary": advisory.summary,
-                }
-            )
-    return {
-        "schema": SCHEMA,
-        "kind": "dependency-audit",
-        "database": _database(db, now),
-        "environment": {"python": sys.version.split()[0], "prefix": sys.prefix},
-        "packages": [
-            {"name": p.name, "version": p.version, "required_by": list(p.required_by)} for p in deps.packages
-        ],
-        "unresolved": list(deps.unresolved),
-        "findings": findings,
-    }
+    findings = [
+        PipAuditFinding(
+            package=package.name,
+            version=package.version,
+            id=match.advisory.id,
+            aliases=(match.advisory.cve,) if match.advisory.cve else (),
+            fix_versions=(),
+            description=f"{match.advisory.summary} [{match.reason}]",
+        )
+        for package in deps.packages
+        for match in db.matches(package.name, package.version)
+    ]
+    document = pip_audit_document(((p.name, p.version) for p in deps.packages), findings)
+    return document, list(deps.unresolved)
 
 
-def _database(db: AdvisoryDatabase, now: datetime) -> dict[str, Any]:
-    return {
-        "name": db.name,
-        "version": db.version,
-        "date": format_time(db.date),
-        "age_days": db.age_days(now),
-        "severity_data": False,
-        "source": db.source,
-    }
+def _database(db: AdvisoryDatabase) -> dict[str, str]:
+    return {"name": db.name, "version": db.version, "date": format_time(db.date)}
 
 
 def _bandit_counts(report: Mapping[str, Any]) -> dict[str, int]:
@@ -169,26 +167,26 @@ def produce_security_scan(
     max_db_age_days: int = DEFAULT_MAX_DB_AGE_DAYS,
     now: datetime | None = None,
 ) -> SecurityReport:
-    """Scan the release artifact's code (bandit) and dependency set (offline advisories); write the report."""
+    """Scan the release artifact's code (bandit) and dependency set (offline, pip-audit's format).
+
+    Returns the report as written; whether its advisory database is too old is judged by
+    ``read_security_scan`` (the sandbox's risk acceptance is signed separately).
+    """
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     artifact = release_artifact.load(release, releases_dir)
     try:
         db = load_safety_db()
     except (OSError, ValueError) as exc:
         raise ProductionError(f"dependency audit impossible: {exc}") from None
-    paths = EvidencePaths.of(evidence_dir)
     packages = release_artifact.PACKAGES
     with tempfile.TemporaryDirectory(prefix="scan-") as tmp:
         code = Path(tmp) / "code"
         release_artifact.unpack(release, code, releases_dir=releases_dir)
         bandit = run_bandit(code, packages)
-        audit = audit_dependencies(code, packages, db, moment)
-    bandit_bytes = (json.dumps(bandit, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    write_bytes_atomic(paths.bandit, bandit_bytes)
-    write_json_atomic(paths.dependency_audit, audit)
-    by_severity = _bandit_counts(bandit)
-    bandit_critical = by_severity["HIGH"]
-    audit_critical = sum(1 for f in audit["findings"] if f["critical"])
+        audit, unresolved = audit_dependencies(code, packages, db)
+    paths = EvidencePaths.of(evidence_dir)
+    write_bytes_atomic(paths.bandit, (json.dumps(bandit, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_json_atomic(paths.pip_audit, audit)
     warnings = []
     age = db.age_days(moment)
     if age > max_db_age_days:
@@ -196,120 +194,199 @@ def produce_security_scan(
             f"advisory database {db.name} {db.version} is {age} days old (data of "
             f"{format_time(db.date)}; limit {max_db_age_days} days): later advisories are not checked"
         )
-    if audit["unresolved"]:
-        warnings.append(f"dependencies not resolved to an installed distribution: {audit['unresolved']}")
+    if unresolved:
+        warnings.append(f"imports not resolved to an installed distribution: {unresolved}")
+    _write_report(
+        paths,
+        release=release,
+        artifact_sha256=artifact.manifest.sha256,
+        bandit_meta={"version": metadata.version("bandit"), "scope": f"artifact code: {', '.join(packages)}"},
+        audit_meta={
+            "producer": (
+                f"offline audit against {db.name} {db.version} in pip-audit's JSON format (pip-audit "
+                "needs an advisory service per dependency; see docs/pre-deployment-evidence.md)"
+            ),
+            "scope": "installed distributions the artifact's code imports, transitively",
+            "database": _database(db),
+        },
+        warnings=warnings,
+        moment=moment,
+    )
+    return read_scan_unjudged(evidence_dir, release=release, artifact_sha256=artifact.manifest.sha256)
+
+
+def import_security_scan(
+    release: str,
+    *,
+    artifact_sha256: str,
+    evidence_dir: Path,
+    bandit: Path,
+    pip_audit: Path,
+    scanned_at: datetime,
+    database: str = "PyPI vulnerability service (through pip-audit)",
+    now: datetime | None = None,
+) -> SecurityReport:
+    """Take a real staging run's ``bandit -f json`` and ``pip-audit --format json`` output.
+
+    Both are read with the strict readers where they are (an error names the source file) before
+    they are copied beside ``report.json``. pip-audit asks a live service, so its database is dated
+    by the scan (``scanned_at``): a scan older than the limit is stale like an old database.
+    """
+    if scanned_at.tzinfo is None:
+        raise ValueError("scanned_at must be timezone-aware")
+    _bandit_report(bandit)
+    read_pip_audit(pip_audit)
+    paths = EvidencePaths.of(evidence_dir)
+    paths.security.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(bandit, paths.bandit)
+    shutil.copyfile(pip_audit, paths.pip_audit)
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    _write_report(
+        paths,
+        release=release,
+        artifact_sha256=artifact_sha256,
+        bandit_meta={"version": "as run in staging", "scope": f"imported from {bandit}"},
+        audit_meta={
+            "producer": f"pip-audit, imported from {pip_audit}",
+            "scope": "the release's dependencies as staging audited them",
+            "database": {"name": database, "version": "live", "date": format_time(scanned_at)},
+        },
+        warnings=[],
+        moment=moment,
+    )
+    return read_scan_unjudged(evidence_dir, release=release, artifact_sha256=artifact_sha256)
+
+
+def _write_report(
+    paths: EvidencePaths,
+    *,
+    release: str,
+    artifact_sha256: str,
+    bandit_meta: Mapping[str, Any],
+    audit_meta: Mapping[str, Any],
+    warnings: list[str],
+    moment: datetime,
+) -> None:
+    bandit = _bandit_report(paths.bandit)
+    audit = read_pip_audit(paths.pip_audit)
+    by_severity = _bandit_counts(bandit)
     report = {
         "schema": SCHEMA,
         "kind": KIND,
         "release": release,
-        "artifact_sha256": artifact.manifest.sha256,
+        "artifact_sha256": artifact_sha256,
         "produced_at": format_time(moment),
-        "critical": bandit_critical + audit_critical,
+        "critical": by_severity["HIGH"] + audit.critical,
         "critical_definition": CRITICAL_DEFINITION,
         "tools": [
             {
                 "name": "bandit",
-                "version": metadata.version("bandit"),
-                "scope": f"artifact code: {', '.join(packages)}",
-                "output": "bandit.json",
-                "sha256": sha256_bytes(bandit_bytes),
+                **bandit_meta,
+                "output": paths.bandit.name,
+                "sha256": sha256_bytes(paths.bandit.read_bytes()),
                 "files_scanned": len([k for k in bandit.get("metrics", {}) if k != "_totals"]),
                 "by_severity": by_severity,
-                "critical": bandit_critical,
+                "critical": by_severity["HIGH"],
             },
             {
-                "name": "dependency-audit",
-                "database": audit["database"],
-                "scope": "installed distributions the artifact's code imports, transitively",
-                "output": "dependency-audit.json",
-                "sha256": sha256_file(paths.dependency_audit),
-                "packages": len(audit["packages"]),
-                "matches": len(audit["findings"]),
-                "critical": audit_critical,
+                "name": "pip-audit",
+                **audit_meta,
+                "output": paths.pip_audit.name,
+                "sha256": sha256_bytes(paths.pip_audit.read_bytes()),
+                "dependencies": len(audit.dependencies),
+                "vulnerabilities": len(audit.findings),
+                "critical": audit.critical,
             },
         ],
         "warnings": warnings,
     }
     write_json_atomic(paths.security_report, report)
-    return read_security_scan(evidence_dir, release=release, artifact_sha256=artifact.manifest.sha256)
 
 
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _tool_output(paths: EvidencePaths, tool: Fields) -> tuple[Path, Any]:
+def _tool_output(paths: EvidencePaths, tool: Fields) -> Path:
     name = tool.text("output")
     if "/" in name or "\\" in name or name.startswith("."):
         tool.fail("output", f"must be a file name beside the report, got {name!r}")
     path = paths.security / name
-    data = read_bytes(path)
-    if sha256_bytes(data) != tool.sha256("sha256"):
+    if sha256_bytes(read_bytes(path)) != tool.sha256("sha256"):
         raise EvidenceError(path, "SHA-256 differs from the one in report.json: changed after the scan")
+    return path
+
+
+def _bandit_report(path: Path) -> dict[str, Any]:
+    """bandit's ``-f json`` strictly: results and metrics, and every file scanned."""
+    data = read_bytes(path)
     try:
-        return path, json.loads(data.decode("utf-8"))
+        report = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EvidenceError(path, f"not valid JSON (truncated or corrupt): {exc}") from None
+    if not isinstance(report, dict) or not isinstance(report.get("results"), list) or "metrics" not in report:
+        raise EvidenceError(path, "not a bandit JSON report (bandit -f json: needs results and metrics)")
+    if report.get("errors"):
+        # A file bandit could not read was not scanned: no scan report rather than a clean one.
+        raise EvidenceError(path, f"bandit could not scan every file: {report['errors']}")
+    if not any(k != "_totals" for k in report["metrics"]):
+        raise EvidenceError(path, "bandit scanned no file: an empty scan proves nothing")
+    return report
 
 
 def _read_bandit(paths: EvidencePaths, tool: Fields) -> ToolSummary:
-    path, data = _tool_output(paths, tool)
-    if not isinstance(data, dict) or not isinstance(data.get("results"), list) or "metrics" not in data:
-        raise EvidenceError(path, "not a bandit JSON report (needs results and metrics)")
-    if data.get("errors"):
-        raise EvidenceError(path, f"bandit could not scan every file: {data['errors']}")
-    counts = _bandit_counts(data)
+    path = _tool_output(paths, tool)
+    counts = _bandit_counts(_bandit_report(path))
     claimed = tool.whole("critical")
     if claimed != counts["HIGH"]:
         tool.fail("critical", f"says {claimed}, but {path.name} holds {counts['HIGH']} HIGH findings")
     return ToolSummary("bandit", counts["HIGH"], {"by_severity": counts})
 
 
-def _read_audit(paths: EvidencePaths, tool: Fields) -> ToolSummary:
-    path, data = _tool_output(paths, tool)
-    if not isinstance(data, dict) or data.get("kind") != "dependency-audit":
-        raise EvidenceError(path, "not a dependency audit (kind must be dependency-audit)")
-    audit = Fields(path, data)
-    packages = audit.items("packages", min_items=1)
-    findings = audit.items("findings")
-    critical = 0
-    for index in range(len(findings)):
-        if audit.item("findings", index).flag("critical"):
-            critical += 1
+def _read_pip_audit(paths: EvidencePaths, tool: Fields) -> ToolSummary:
+    path = _tool_output(paths, tool)
+    audit = read_pip_audit(path)
     claimed = tool.whole("critical")
-    if claimed != critical:
-        tool.fail("critical", f"says {claimed}, but {path.name} holds {critical} critical findings")
+    if claimed != audit.critical:
+        tool.fail("critical", f"says {claimed}, but {path.name} holds {audit.critical} vulnerabilities")
     database = tool.nested("database")
     detail = {
-        "packages": len(packages),
-        "matches": len(findings),
+        "dependencies": len(audit.dependencies),
+        "vulnerabilities": [f"{f.package} {f.version}: {f.id}" for f in audit.findings],
+        "producer": tool.text("producer"),
         "database": {
             "name": database.text("name"),
             "version": database.text("version"),
-            "date": database.text("date"),
-            "age_days": database.whole("age_days"),
+            "date": format_time(database.time("date")),
         },
     }
-    return ToolSummary("dependency-audit", critical, detail)
+    return ToolSummary("pip-audit", audit.critical, detail)
 
 
-def read_security_scan(evidence_dir: Path, *, release: str, artifact_sha256: str) -> SecurityReport:
-    """Read the scan report; recount critical findings from the tools' own files."""
+def read_scan_unjudged(evidence_dir: Path, *, release: str, artifact_sha256: str) -> SecurityReport:
+    """Read the report and recount from the tools' files, without judging the database's age.
+
+    For the producers, which return what they wrote; every check uses ``read_security_scan``.
+    """
     paths = EvidencePaths.of(evidence_dir)
     fields = read_json_object(paths.security_report, kind=KIND)
     fields.release(release)
     fields.artifact(artifact_sha256)
+    readers = {"bandit": _read_bandit, "pip-audit": _read_pip_audit}
     by_tool: dict[str, ToolSummary] = {}
     for index in range(len(fields.items("tools", min_items=1))):
         tool = fields.item("tools", index)
         name = tool.text("name")
         if name in by_tool:
             tool.fail("name", f"tool {name} is listed twice")
-        if name == "bandit":
-            by_tool[name] = _read_bandit(paths, tool)
-        elif name == "dependency-audit":
-            by_tool[name] = _read_audit(paths, tool)
-        else:
+        if name == "dependency-audit":  # the offline audit's own format, before pip-audit's was used
+            tool.fail(
+                "name",
+                f"the scan predates pip-audit's format; scan again: bedrock-release evidence produce "
+                f"--release {release} --only scan",
+            )
+        if name not in readers:
             tool.fail("name", f"unknown tool {name!r} (known: {', '.join(TOOLS)})")
+        by_tool[name] = readers[name](paths, tool)
     critical = sum(summary.critical for summary in by_tool.values())
     claimed = fields.whole("critical")
     if claimed != critical:
@@ -317,7 +394,7 @@ def read_security_scan(evidence_dir: Path, *, release: str, artifact_sha256: str
     warnings = fields.items("warnings")
     if not all(isinstance(w, str) for w in warnings):
         fields.fail("warnings", "must be a list of strings")
-    database = by_tool["dependency-audit"].detail["database"] if "dependency-audit" in by_tool else {}
+    database = dict(by_tool["pip-audit"].detail["database"]) if "pip-audit" in by_tool else {}
     return SecurityReport(
         release=release,
         artifact_sha256=artifact_sha256,
@@ -327,4 +404,53 @@ def read_security_scan(evidence_dir: Path, *, release: str, artifact_sha256: str
         database=database,
         warnings=tuple(warnings),
         source=str(paths.security_report),
+    )
+
+
+def read_security_scan(
+    evidence_dir: Path,
+    *,
+    release: str,
+    artifact_sha256: str,
+    trusted_keys: TrustedKeys,
+    now: datetime,
+    max_db_age_days: int = DEFAULT_MAX_DB_AGE_DAYS,
+) -> SecurityReport:
+    """Read the scan strictly; a database older than the limit needs the Security Team's acceptance.
+
+    Without a valid acceptance (``security/risk-acceptance.json``: signed by a trusted Security
+    key, this release and database, not expired) a stale database is an EvidenceError - the scan
+    is inconclusive, never a warning that passes.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    report = read_scan_unjudged(evidence_dir, release=release, artifact_sha256=artifact_sha256)
+    if not report.database:
+        return report  # no dependency audit: the criterion names the missing tool
+    date = datetime.fromisoformat(str(report.database["date"]).replace("Z", "+00:00"))
+    age = max(0, (now - date).days)
+    database = {**report.database, "age_days": age}
+    acceptance = None
+    if age > max_db_age_days:
+        why = (
+            f"the advisory database {database['name']} {database['version']} of {database['date']} is "
+            f"{age} days old (limit {max_db_age_days}): without a risk acceptance signed by the Security "
+            "Team the scan cannot show zero critical vulnerabilities (inconclusive)"
+        )
+        try:
+            acceptance = read_risk_acceptance(
+                evidence_dir, release=release, database=report.database, trusted_keys=trusted_keys, now=now
+            )
+        except EvidenceError as exc:
+            raise EvidenceError(exc.path, f"{exc.problem}; {why}") from None
+    return SecurityReport(
+        release=report.release,
+        artifact_sha256=report.artifact_sha256,
+        critical=report.critical,
+        tools=report.tools,
+        by_tool=report.by_tool,
+        database=database,
+        warnings=report.warnings,
+        source=report.source,
+        risk_acceptance=acceptance,
     )

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bedrock_release.pre_deployment._io import (
     SCHEMA,
+    Fields,
     format_time,
     read_json_object,
     sha256_file,
     write_json_atomic,
 )
 from bedrock_release.pre_deployment._pytest_suite import SuiteRun, checkout_tests, run_pytest_suite
+from bedrock_release.pre_deployment.allure import read_allure_results, tree_sha256
 from bedrock_release.pre_deployment.errors import EvidenceError
 from bedrock_release.pre_deployment.junit import (
     CaseResult,
@@ -37,6 +40,7 @@ __all__ = [
     "SECURITY_TESTS",
     "UNIT_TESTS",
     "StagingResults",
+    "import_staging_results",
     "produce_staging_results",
     "read_staging_results",
 ]
@@ -159,6 +163,7 @@ def produce_staging_results(
                 cwd=tests_root,
                 code_dir=code,
                 junit=paths.junit("unit"),
+                allure=paths.allure("unit"),
                 log=paths.staging_logs / "unit.log",
             )
             runs["unit"] = SuiteRun(
@@ -176,63 +181,102 @@ def produce_staging_results(
                 cwd=repo_root,
                 code_dir=code,
                 junit=paths.junit("security"),
+                allure=paths.allure("security"),
                 log=paths.staging_logs / "security.log",
                 env={"BEDROCK_SECURITY_CODE_DIR": str(code), "BEDROCK_SECURITY_REPO": str(repo_root)},
             )
             runs["security"] = SuiteRun(
                 f"{run.method} (bandit, secrets scan, dependency audit)", run.duration_s
             )
-    _write_summary(paths, artifact, runs, time.monotonic() - began, now())
+    _write_summary(
+        paths,
+        release=release,
+        sha=artifact.manifest.sha256,
+        environment=f"sandbox on {socket.gethostname()} (this machine)",
+        runs=runs,
+        duration_s=time.monotonic() - began,
+        moment=now(),
+    )
     return read_staging_results(evidence_dir, release=release, artifact_sha256=artifact.manifest.sha256)
 
 
-def _previous_suites(paths: EvidencePaths, artifact: release_artifact.Artifact) -> dict[str, Any]:
+def _previous_suites(paths: EvidencePaths, release: str, sha: str) -> dict[str, Any]:
     try:
         data = json.loads(paths.staging_summary.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     same = (
         isinstance(data, dict)
-        and data.get("release") == artifact.manifest.release
-        and data.get("artifact_sha256") == artifact.manifest.sha256
+        and data.get("release") == release
+        and data.get("artifact_sha256") == sha
         and isinstance(data.get("suites"), dict)
     )
     return data["suites"] if same else {}
 
 
+def _suite_entry(paths: EvidencePaths, suite: str, release: str, run: SuiteRun) -> dict[str, Any]:
+    """The summary's entry of one suite: its JUnit file and Allure folder (where it has one), counts."""
+    entry: dict[str, Any] = {}
+    counts = None
+    junit, allure = paths.junit(suite), paths.allure(suite)
+    if junit.exists():
+        counts = read_junit(junit, suite=suite, release=release)
+        entry["junit"] = {"file": f"junit/{suite}.xml", "sha256": sha256_file(junit)}
+    if allure.is_dir():
+        from_allure = read_allure_results(allure)
+        _agree(junit, counts, allure, from_allure)
+        counts = counts or from_allure
+        entry["allure"] = {"dir": f"allure/{suite}", "sha256": tree_sha256(allure)}
+    if counts is None:
+        raise EvidenceError(junit, f"suite {suite} left neither JUnit XML nor Allure results")
+    return {**entry, **counts.to_dict(), "duration_s": round(run.duration_s, 3), "method": run.method}
+
+
+def _agree(junit: Path, counts: SuiteCounts | None, allure: Path, from_allure: SuiteCounts) -> None:
+    """JUnit and Allure of one run must tell the same story (Allure's broken is JUnit's failure or error)."""
+    if counts is None:
+        return
+    same = (counts.tests, counts.passed, counts.skipped, counts.failures + counts.errors) == (
+        from_allure.tests,
+        from_allure.passed,
+        from_allure.skipped,
+        from_allure.failures + from_allure.errors,
+    )
+    if not same:
+        raise EvidenceError(
+            junit,
+            f"holds {counts.to_dict()}, but the Allure results {allure} hold {from_allure.to_dict()}: "
+            "not the same run",
+        )
+
+
 def _write_summary(
     paths: EvidencePaths,
-    artifact: release_artifact.Artifact,
+    *,
+    release: str,
+    sha: str,
+    environment: str,
     runs: Mapping[str, SuiteRun],
     duration_s: float,
     moment: datetime,
 ) -> None:
-    release = artifact.manifest.release
     suites: dict[str, Any] = {}
-    previous = _previous_suites(paths, artifact)
+    previous = _previous_suites(paths, release, sha)
     totals = SuiteCounts.zero()
     for suite in SUITES:
-        if suite not in runs:
-            if suite in previous:
-                suites[suite] = previous[suite]
-                counts = read_junit(paths.junit(suite), expected_name=suite_name(suite, release))
-                totals += counts
+        if suite in runs:
+            suites[suite] = _suite_entry(paths, suite, release, runs[suite])
+        elif suite in previous:
+            suites[suite] = previous[suite]
+        else:
             continue
-        counts = read_junit(paths.junit(suite), expected_name=suite_name(suite, release))
-        totals += counts
-        suites[suite] = {
-            "file": f"junit/{suite}.xml",
-            "sha256": sha256_file(paths.junit(suite)),
-            **counts.to_dict(),
-            "duration_s": round(runs[suite].duration_s, 3),
-            "method": runs[suite].method,
-        }
+        totals += SuiteCounts(**{k: suites[suite][k] for k in SuiteCounts.zero().to_dict()})
     summary = {
         "schema": SCHEMA,
         "kind": KIND,
         "release": release,
-        "artifact_sha256": artifact.manifest.sha256,
-        "environment": f"sandbox on {socket.gethostname()} (this machine)",
+        "artifact_sha256": sha,
+        "environment": environment,
         "produced_at": format_time(moment),
         "duration_s": round(duration_s, 3),
         "suites": suites,
@@ -242,7 +286,107 @@ def _write_summary(
     write_json_atomic(paths.staging_summary, summary)
 
 
+# --- importing what a real staging produced --------------------------------------------------------
+
+
+def import_staging_results(
+    release: str,
+    *,
+    artifact_sha256: str,
+    evidence_dir: Path,
+    junit: Mapping[str, Path],
+    allure: Mapping[str, Path],
+    environment: str,
+    now: datetime | None = None,
+) -> StagingResults:
+    """Take a real staging run's JUnit XML files and/or Allure results folders, one per suite.
+
+    Each source is read with the strict readers where it is (an error names the source file), the
+    JUnit and Allure of one suite must agree, and only then is it copied under ``staging/`` and the
+    summary written; every suite of the plan needs at least one source.
+    """
+    unknown = sorted((set(junit) | set(allure)) - set(SUITES))
+    if unknown:
+        raise ValueError(f"unknown suites {unknown}: the staging suites are {', '.join(SUITES)}")
+    missing = [suite for suite in SUITES if suite not in junit and suite not in allure]
+    if missing:
+        raise ValueError(
+            f"no results for the suites {missing}: every staging suite needs JUnit XML or Allure"
+        )
+    for suite in SUITES:
+        counts = read_junit(junit[suite], suite=suite, release=release) if suite in junit else None
+        if suite in allure:
+            _agree(junit.get(suite, Path("-")), counts, allure[suite], read_allure_results(allure[suite]))
+    paths = EvidencePaths.of(evidence_dir)
+    runs: dict[str, SuiteRun] = {}
+    for suite in SUITES:
+        sources = []
+        target_junit, target_allure = paths.junit(suite), paths.allure(suite)
+        target_junit.unlink(missing_ok=True)
+        shutil.rmtree(target_allure, ignore_errors=True)
+        if suite in junit:
+            target_junit.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(junit[suite], target_junit)
+            sources.append(f"JUnit {junit[suite]}")
+        if suite in allure:
+            target_allure.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(allure[suite], target_allure)
+            sources.append(f"Allure {allure[suite]}")
+        runs[suite] = SuiteRun(f"imported from {environment}: {'; '.join(sources)}", 0.0)
+    paths.staging_summary.unlink(missing_ok=True)  # no suite of an earlier summary is kept
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    _write_summary(
+        paths,
+        release=release,
+        sha=artifact_sha256,
+        environment=environment,
+        runs=runs,
+        duration_s=0.0,
+        moment=moment,
+    )
+    return read_staging_results(evidence_dir, release=release, artifact_sha256=artifact_sha256)
+
+
 # --- reading -------------------------------------------------------------------------------------
+
+
+def _inside(paths: EvidencePaths, entry: Fields, field: str, name: str) -> Path:
+    rel = entry.text(field)
+    pure = PurePosixPath(rel)
+    if pure.is_absolute() or ".." in pure.parts or rel != name:
+        entry.fail(field, f"must be {name}, got {rel!r}")
+    return paths.staging / rel
+
+
+def _read_suite(paths: EvidencePaths, entry: Fields, suite: str, release: str) -> SuiteCounts:
+    """One suite's counts from its JUnit XML and/or Allure results, each bound by its SHA-256."""
+    if "file" in entry.obj and "junit" not in entry.obj:  # the summary shape before Allure was read
+        entry = Fields(
+            entry.path,
+            {**entry.obj, "junit": {"file": entry.obj["file"], "sha256": entry.obj.get("sha256")}},
+            entry.prefix,
+        )
+    if "junit" not in entry.obj and "allure" not in entry.obj:
+        entry.fail("junit", "missing: a suite needs its JUnit XML or its Allure results")
+    counts = None
+    if "junit" in entry.obj:
+        junit = entry.nested("junit")
+        path = _inside(paths, junit, "file", f"junit/{suite}.xml")
+        counts = read_junit(path, suite=suite, release=release)
+        if sha256_file(path) != junit.sha256("sha256"):
+            raise EvidenceError(path, "SHA-256 differs from the one in summary.json: changed after the run")
+    if "allure" in entry.obj:
+        allure = entry.nested("allure")
+        folder = _inside(paths, allure, "dir", f"allure/{suite}")
+        from_allure = read_allure_results(folder)
+        if tree_sha256(folder) != allure.sha256("sha256"):
+            raise EvidenceError(
+                folder, "SHA-256 of the results differs from the one in summary.json: changed after the run"
+            )
+        _agree(paths.junit(suite), counts, folder, from_allure)
+        counts = counts or from_allure
+    assert counts is not None  # noqa: S101 - one of the two was read above
+    return counts
 
 
 def read_staging_results(evidence_dir: Path, *, release: str, artifact_sha256: str) -> StagingResults:
@@ -261,15 +405,10 @@ def read_staging_results(evidence_dir: Path, *, release: str, artifact_sha256: s
         if suite not in suites_field.obj:
             suites_field.fail(suite, "missing: the suite was not run")
         entry = suites_field.nested(suite)
-        if entry.text("file") != f"junit/{suite}.xml":
-            entry.fail("file", f"must be junit/{suite}.xml, got {entry.obj['file']!r}")
-        junit = paths.junit(suite)
-        counts = read_junit(junit, expected_name=suite_name(suite, release))
-        if sha256_file(junit) != entry.sha256("sha256"):
-            raise EvidenceError(junit, "SHA-256 differs from the one in summary.json: changed after the run")
+        counts = _read_suite(paths, entry, suite, release)
         claimed = {key: entry.whole(key) for key in counts.to_dict()}
         if claimed != counts.to_dict():
-            entry.fail("tests", f"summary says {claimed}, the JUnit file holds {counts.to_dict()}")
+            entry.fail("tests", f"summary says {claimed}, the suite's results hold {counts.to_dict()}")
         suites[suite] = counts
     totals = SuiteCounts.zero()
     for counts in suites.values():

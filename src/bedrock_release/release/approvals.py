@@ -8,6 +8,7 @@ import enum
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -45,7 +46,18 @@ __all__ = [
 ]
 
 REQUIRED_ROLES: tuple[str, ...] = tuple(role.role for role in APPROVAL_ROLES)
-RECORD_FIELDS = ("role", "approver", "release", "statement", "issued_at", "expires_at", "signature", "key_id")
+RECORD_FIELDS = (
+    "role",
+    "approver",
+    "release",
+    "plan_sha256",
+    "statement",
+    "issued_at",
+    "expires_at",
+    "signature",
+    "key_id",
+)
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 
 #: Trusted public keys per role: a key signs for the roles it is listed under, and no other.
 TrustedKeys = Mapping[str, Sequence[Ed25519PublicKey]]
@@ -58,6 +70,7 @@ class ProblemKind(enum.StrEnum):
     EXPIRED = "expired"
     NOT_YET_VALID = "not_yet_valid"
     WRONG_RELEASE = "wrong_release"
+    WRONG_PLAN = "wrong_plan"
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_KEY = "unknown_key"
     DUPLICATED_ROLE = "duplicated_role"
@@ -92,11 +105,16 @@ class MalformedApprovalError(ValueError):
 
 @dataclass(frozen=True)
 class ApprovalRecord:
-    """A signed approval; the signature covers every field except itself (canonical JSON)."""
+    """A signed approval; the signature covers every field except itself (canonical JSON).
+
+    ``plan_sha256`` is the SHA-256 of the deployment plan's text (``docs/deployment-plan.md``) the
+    approver approved the release against: an approval of another plan text does not count.
+    """
 
     role: str
     approver: str
     release: str
+    plan_sha256: str
     statement: str
     issued_at: str
     expires_at: str
@@ -218,15 +236,19 @@ def sign_approval(
     role: str,
     approver: str,
     release: str,
+    plan_sha256: str,
     statement: str,
     issued_at: datetime,
     expires_at: datetime,
 ) -> ApprovalRecord:
-    """Return a signed approval record for one role and release."""
+    """Return a signed approval record for one role, release and plan text."""
+    if not _SHA256_HEX.fullmatch(plan_sha256):
+        raise ValueError(f"plan_sha256 must be 64 lower-case hex digits, got {plan_sha256!r}")
     unsigned = ApprovalRecord(
         role=role,
         approver=approver,
         release=release,
+        plan_sha256=plan_sha256,
         statement=statement,
         issued_at=_timestamp(issued_at),
         expires_at=_timestamp(expires_at),
@@ -263,6 +285,10 @@ def parse_approval(obj: Any, *, source: str) -> ApprovalRecord:
         raise MalformedApprovalError(
             source, "role", f"{obj['role']!r} is not one of {', '.join(REQUIRED_ROLES)}"
         )
+    if not _SHA256_HEX.fullmatch(obj["plan_sha256"]):
+        raise MalformedApprovalError(
+            source, "plan_sha256", f"must be a SHA-256 (64 lower-case hex digits), got {obj['plan_sha256']!r}"
+        )
     issued = _parse_time(obj["issued_at"], source, "issued_at")
     expires = _parse_time(obj["expires_at"], source, "expires_at")
     if expires <= issued:
@@ -297,27 +323,54 @@ def load_approval(path: str | os.PathLike[str]) -> ApprovalRecord:
 # --- checking ------------------------------------------------------------------------------------
 
 
-def _check_one(
-    record: ApprovalRecord, trusted_keys: TrustedKeys, release: str, now: datetime, skew_s: float
-) -> ApprovalProblem | None:
-    def problem(kind: ProblemKind, detail: str) -> ApprovalProblem:
-        return ApprovalProblem(kind, record.role, record.source, detail)
-
+def _signature_problem(record: ApprovalRecord, trusted_keys: TrustedKeys) -> ApprovalProblem | None:
     keys = {key_id(key): key for key in trusted_keys.get(record.role, ())}
     key = keys.get(record.key_id)
     if key is None:
         owners = sorted(r for r, ks in trusted_keys.items() if any(key_id(k) == record.key_id for k in ks))
         also = f"; it is trusted for {', '.join(owners)} only" if owners else ""
-        return problem(ProblemKind.UNKNOWN_KEY, f"key {record.key_id} is not trusted for {record.role}{also}")
+        return ApprovalProblem(
+            ProblemKind.UNKNOWN_KEY,
+            record.role,
+            record.source,
+            f"key {record.key_id} is not trusted for {record.role}{also}",
+        )
     try:
         key.verify(base64.b64decode(record.signature), record.signed_payload())
     except InvalidSignature:
-        return problem(
-            ProblemKind.BAD_SIGNATURE, f"signature does not verify with {record.key_id}: forged or edited"
+        return ApprovalProblem(
+            ProblemKind.BAD_SIGNATURE,
+            record.role,
+            record.source,
+            f"signature does not verify with {record.key_id}: forged or edited",
         )
+    return None
+
+
+def _check_one(
+    record: ApprovalRecord,
+    trusted_keys: TrustedKeys,
+    *,
+    release: str,
+    plan_sha256: str,
+    now: datetime,
+    skew_s: float,
+) -> ApprovalProblem | None:
+    def problem(kind: ProblemKind, detail: str) -> ApprovalProblem:
+        return ApprovalProblem(kind, record.role, record.source, detail)
+
+    unsigned = _signature_problem(record, trusted_keys)
+    if unsigned is not None:
+        return unsigned
     # Checked only once the signature holds: an unsigned claim about release or time means nothing.
     if record.release != release:
         return problem(ProblemKind.WRONG_RELEASE, f"approves release {record.release}, not {release}")
+    if record.plan_sha256 != plan_sha256:
+        return problem(
+            ProblemKind.WRONG_PLAN,
+            f"approves the plan text sha256:{record.plan_sha256}, not the deployment plan of this deploy "
+            f"sha256:{plan_sha256} (the plan changed after the approval, or another plan was approved)",
+        )
     source = record.source or record.role
     issued = _parse_time(record.issued_at, source, "issued_at")
     expires = _parse_time(record.expires_at, source, "expires_at")
@@ -336,10 +389,11 @@ def check_approvals(
     release: str,
     now: datetime,
     *,
+    plan_sha256: str,
     load_problems: Iterable[ApprovalProblem] = (),
     clock_skew_s: float = 0.0,
 ) -> ApprovalVerdict:
-    """Return go only if each required role has exactly one valid, signed, current approval for release."""
+    """Go only if each required role has exactly one valid, signed, current approval of release and plan."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     problems = list(load_problems)
@@ -359,7 +413,9 @@ def check_approvals(
                 ApprovalProblem(ProblemKind.DUPLICATED_ROLE, role, None, f"{len(claims)} records: {sources}")
             )
             continue
-        problem = _check_one(claims[0], trusted_keys, release, now, clock_skew_s)
+        problem = _check_one(
+            claims[0], trusted_keys, release=release, plan_sha256=plan_sha256, now=now, skew_s=clock_skew_s
+        )
         if problem is None:
             approved.append(role)
         else:
@@ -379,6 +435,7 @@ def check_approval_files(
     release: str,
     now: datetime,
     *,
+    plan_sha256: str,
     clock_skew_s: float = 0.0,
 ) -> ApprovalVerdict:
     """Load approval files and check them; a malformed file is a named problem, not a crash."""
@@ -389,5 +446,11 @@ def check_approval_files(
         except MalformedApprovalError as exc:
             load_problems.append(exc.problem())
     return check_approvals(
-        records, trusted_keys, release, now, load_problems=load_problems, clock_skew_s=clock_skew_s
+        records,
+        trusted_keys,
+        release,
+        now,
+        plan_sha256=plan_sha256,
+        load_problems=load_problems,
+        clock_skew_s=clock_skew_s,
     )

@@ -56,7 +56,7 @@ def _phase_entries(state: RunState, scale: float) -> tuple[PhaseEntry, ...]:
             duration = (end - parse_ts(st.started_at)).total_seconds() if end else 0.0
             out.append(PhaseEntry.for_phase(spec.id, "failed", round(max(duration, 0.0), 3), scale))
         else:
-            out.append(PhaseEntry.for_phase(spec.id, st.status, st.duration_s, scale))
+            out.append(PhaseEntry.for_phase(spec.id, st.status, st.duration_s, scale, st.budget_policy))
     return tuple(out)
 
 

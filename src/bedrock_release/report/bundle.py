@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bedrock_release.pipeline.journal import JOURNAL_NAME
+from bedrock_release.pipeline.run_store import upload_evidence
 from bedrock_release.report import allure as allure_report
 from bedrock_release.report.builder import REPORT_NAME
 from bedrock_release.report.evidence import MANIFEST_NAME, BundleVerdict, verify_bundle, write_manifest
@@ -74,6 +75,7 @@ class FinalizeResult:
     allure_problem: str | None
     bundle: BundleResult
     verdict: BundleVerdict
+    upload_problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (the Ansible module's return, ``report --json``)."""
@@ -89,6 +91,7 @@ class FinalizeResult:
             "bundle_absent": list(self.bundle.absent),
             "verified": self.verdict.ok,
             "problems": [str(p) for p in self.verdict.problems],
+            "upload_problem": self.upload_problem,
         }
 
 
@@ -226,7 +229,7 @@ def finalize_run(
     features_dir: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> FinalizeResult:
-    """Allure report, report.json/md/html, bundle, verification: what the end of a deploy leaves."""
+    """Allure report, report.json/md/html, bundle, verification, and their copy in the state bucket."""
     run_dir = Path(run_dir)
     say = progress or (lambda _msg: None)
     html_path, problem = (None, "not requested")
@@ -239,4 +242,6 @@ def finalize_run(
     bundle = build_bundle(run_dir, features_dir=features_dir)
     say("verifying the bundle")
     verdict = verify_bundle(bundle.path)
-    return FinalizeResult(run_dir, md, page, html_path, problem, bundle, verdict)
+    say("report and bundle to the state bucket")
+    uploaded = upload_evidence(run_dir)
+    return FinalizeResult(run_dir, md, page, html_path, problem, bundle, verdict, uploaded)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from bedrock_release.report.model import ReportError
 __all__ = ["EXIT_NO_GO", "EXIT_OK", "EXIT_USAGE", "register", "resolve_run"]
 
 _RUNS = Path(__file__).resolve().parents[3] / "runs"
+_RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9A-Za-z.+-]+")
 EXIT_OK, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 
 
@@ -31,6 +33,28 @@ def resolve_run(run: str, runs_dir: Path) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     raise _InputError(f"run {run!r}: neither a folder nor a run id under {runs_dir}")
+
+
+def _fetched(args: argparse.Namespace, run: str) -> None:
+    """Bring a run's evidence from the state bucket when it is not on this controller (verify)."""
+    from bedrock_release.inventory_validation import InvalidValueError  # noqa: PLC0415
+    from bedrock_release.pipeline import inventory_vars  # noqa: PLC0415
+    from bedrock_release.pipeline.run_store import RunStore  # noqa: PLC0415
+
+    if Path(run).exists() or (args.runs_dir / run).exists():
+        return
+    if run != "latest" and not _RUN_ID.fullmatch(run):
+        return  # a path, not a run id: nothing to fetch; verify names what is missing
+    try:
+        store = RunStore(inventory_vars.shared_state(args))
+        run_id = store.latest() if run == "latest" else run
+        if run_id:
+            store.fetch(args.runs_dir, run_id, evidence=True)
+            if run == "latest":
+                (args.runs_dir / "latest").unlink(missing_ok=True)
+                (args.runs_dir / "latest").symlink_to(run_id)
+    except (InvalidValueError, RuntimeError, LookupError) as exc:
+        raise _InputError(f"run {run!r}: not under {args.runs_dir}, and not fetched: {exc}") from None
 
 
 def _progress(quiet: bool) -> object:
@@ -89,6 +113,11 @@ def _verify(args: argparse.Namespace) -> int:
     from bedrock_release.report import bundle  # noqa: PLC0415
 
     target = Path(args.target)
+    try:
+        _fetched(args, args.target)
+    except _InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not target.exists() and (args.runs_dir / args.target).exists():
         target = args.runs_dir / args.target
     try:
@@ -123,11 +152,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from bedrock_release.inventory_validation import InvalidValueError  # noqa: PLC0415
+    from bedrock_release.pipeline import inventory_vars  # noqa: PLC0415
     from bedrock_release.report.status import read_status  # noqa: PLC0415
 
     try:
-        status = read_status(args.runs_dir, timeout_s=args.timeout)
-    except FileNotFoundError as exc:
+        status = read_status(args.runs_dir, inventory_vars.shared_state(args), timeout_s=args.timeout)
+    except (FileNotFoundError, InvalidValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
@@ -151,6 +182,12 @@ def _watch(args: argparse.Namespace) -> int:
     else:
         print(outcome.summary())
     return EXIT_OK if outcome.passed else EXIT_NO_GO
+
+
+def _inventory_arguments(parser: argparse.ArgumentParser) -> None:
+    from bedrock_release.pipeline import inventory_vars  # noqa: PLC0415
+
+    inventory_vars.add_arguments(parser)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -181,6 +218,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     verify.add_argument("--runs-dir", type=Path, default=_RUNS)
     verify.add_argument("--json", action="store_true")
+    _inventory_arguments(verify)
     verify.set_defaults(handler=_verify)
 
     status = commands.add_parser(
@@ -191,6 +229,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     )
     status.add_argument("--runs-dir", type=Path, default=_RUNS)
     status.add_argument("--timeout", type=float, default=3.0, help="seconds per HTTP read (default 3)")
+    _inventory_arguments(status)
     status.add_argument("--json", action="store_true")
     status.set_defaults(handler=_status)
 

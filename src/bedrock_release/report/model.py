@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from bedrock_release.gates.verdict import GateResult, Verdict
 from bedrock_release.inventory_validation import SEMVER
+from bedrock_release.pipeline.phase_budget import BudgetPolicy
 from bedrock_release.plan import DECISION_POINTS, PHASES, ROLLBACK_TIERS, RollbackTier, phase
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
 
 
 _E = TypeVar("_E", bound=enum.StrEnum)
+BUDGET_POLICIES = tuple(policy.value for policy in BudgetPolicy)
 
 
 class ReportError(ValueError):
@@ -138,14 +140,27 @@ class PhaseEntry:
     status: PhaseStatus
     duration_s: float | None
     budget_s: float
+    budget_policy: str | None = None  # record, warn or fail (pipeline.phase_budget); None: not recorded
 
     @classmethod
     def for_phase(
-        cls, phase_id: int, status: PhaseStatus | str, duration_s: float | None, time_scale: float
+        cls,
+        phase_id: int,
+        status: PhaseStatus | str,
+        duration_s: float | None,
+        time_scale: float,
+        budget_policy: str | None = None,
     ) -> PhaseEntry:
         """Return an entry with the plan's name and the budget scaled to the run's time scale."""
         spec = phase(phase_id)
-        return cls(spec.id, spec.name, PhaseStatus(status), duration_s, spec.scaled_budget_s(time_scale))
+        return cls(
+            spec.id,
+            spec.name,
+            PhaseStatus(status),
+            duration_s,
+            spec.scaled_budget_s(time_scale),
+            budget_policy or None,
+        )
 
     @property
     def over_budget(self) -> bool:
@@ -160,12 +175,13 @@ class PhaseEntry:
             "status": self.status.value,
             "duration_s": self.duration_s,
             "budget_s": self.budget_s,
+            "budget_policy": self.budget_policy,
         }
 
     @classmethod
     def from_dict(cls, data: Any, path: str) -> PhaseEntry:
         """Validate and build from JSON data."""
-        obj = _obj(data, path, ("id", "name", "status", "duration_s", "budget_s"))
+        obj = _obj(data, path, ("id", "name", "status", "duration_s", "budget_s"), ("budget_policy",))
         p = f"{path}."
         phase_id = _int(obj, "id", p)
         try:
@@ -180,7 +196,12 @@ class PhaseEntry:
         budget = _num(obj, "budget_s", p)
         if not budget:
             raise ReportError(f"{p}budget_s", "must be > 0")
-        return cls(phase_id, name, status, duration, budget)
+        policy = obj.get("budget_policy")
+        if policy not in (None, *BUDGET_POLICIES):
+            raise ReportError(
+                f"{p}budget_policy", f"expected one of {', '.join(BUDGET_POLICIES)} or null; got {policy!r}"
+            )
+        return cls(phase_id, name, status, duration, budget, policy)
 
 
 @dataclass(frozen=True)
@@ -208,7 +229,7 @@ class DecisionPointEntry:
         return cls(dp_id, _enum(Decision, obj, "verdict", p), _str(obj, "reason", p))
 
 
-_GATE_EXTRAS = ("comparison", "min_samples", "window", "reasons")
+_GATE_EXTRAS = ("comparison", "min_samples", "window", "reasons", "decided_after_s")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from bedrock_release.load.results import ALL, LoadResults, LoadResultsError, loa
 from bedrock_release.pipeline.journal import JOURNAL_NAME, parse_ts
 from bedrock_release.plan import FLAGS, ROLLING_WINDOW_S
 from bedrock_release.report.builder import REPORT_NAME, write_report
-from bedrock_release.report.model import Report
+from bedrock_release.report.model import PhaseEntry, Report
 
 __all__ = [
     "HTML_NAME",
@@ -155,7 +155,8 @@ def _latency_plot(view: RunView) -> Plot:
         return Plot("latency", title, caption, None, "no locust results in this run")
     fig, ax = _figure(3.4)
     for name, kind in sorted(load.kinds.items()):
-        points = sorted(kind.response_times.items())
+        # Each bucket's samples are at or below its upper bound: the curve never shows a time too low.
+        points = [(b.upper if math.isfinite(b.upper) else b.lower, b.count) for b in kind.histogram().buckets]
         total = sum(c for _, c in points)
         if not total:
             continue
@@ -392,7 +393,21 @@ def _headline(view: RunView) -> list[tuple[str, str]]:
         ("Previous release", r.previous_release or "-"),
         ("Environment", r.environment),
         ("Time scale", f"{r.time_scale:g} (every wait of the plan multiplied by it)"),
+        ("Phase budget policy", _budget_policy(r.phases)),
     ]
+
+
+def _budget_policy(phases: Sequence[PhaseEntry]) -> str:
+    policies = sorted({p.budget_policy for p in phases if p.budget_policy})
+    over = [str(p.id) for p in phases if p.over_budget]
+    text = ", ".join(policies) if policies else "not recorded"
+    return text + (f" (over budget: phase {', '.join(over)})" if over else "")
+
+
+def _over_budget(p: PhaseEntry) -> str:
+    if not p.over_budget:
+        return ""
+    return f"yes ({p.budget_policy})" if p.budget_policy else "yes"
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -423,7 +438,7 @@ def render_markdown(view: RunView) -> str:
                     p.status.value,
                     _fmt(p.duration_s),
                     _fmt(p.budget_s),
-                    "yes" if p.over_budget else "",
+                    _over_budget(p),
                 ]
                 for p in r.phases
             ],
@@ -523,7 +538,7 @@ def render_html(view: RunView) -> str:
                     p.status.value,
                     _fmt(p.duration_s),
                     _fmt(p.budget_s),
-                    "yes" if p.over_budget else "",
+                    _over_budget(p),
                 ]
                 for p in r.phases
             ],

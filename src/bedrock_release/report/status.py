@@ -1,7 +1,9 @@
 """What is live now, for people: slots and releases, traffic weights, flags, the deploy lock, the latest run.
 
-Read-only. The endpoints come from the latest run's target.json (the pipeline writes them); a part
-that does not answer is shown as unreachable with the reason, never guessed.
+Read-only towards the live system. The lock is the environment's shared one; the latest run is
+``runs/latest`` or, on a controller that did not start it, the state bucket's ``latest.json`` (the run
+is fetched from the bucket into this controller's runs folder). The endpoints come from that run's
+target.json; a part that does not answer is shown as unreachable with the reason, never guessed.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from typing import Any
 import requests
 
 from bedrock_release.pipeline.journal import read_state
-from bedrock_release.pipeline.lock import DeployLock
-from bedrock_release.pipeline.run import LOCK_NAME
+from bedrock_release.pipeline.lock import DeployLock, LockUnavailableError
+from bedrock_release.pipeline.run_store import RunStore
+from bedrock_release.pipeline.shared_state import SharedState, SharedStateUnavailableError
 
 __all__ = ["Status", "read_status"]
 
@@ -75,22 +78,43 @@ def _get(http: requests.Session, url: str, timeout_s: float) -> Any:
     return response.json()
 
 
-def read_status(runs_dir: Path, *, timeout_s: float = 3.0) -> Status:
-    """Read the lock, runs/latest and (through its target.json) the live slots, weights and flags."""
-    if not runs_dir.is_dir():
-        raise FileNotFoundError(f"{runs_dir}: no runs folder")
-    lock = DeployLock(runs_dir / LOCK_NAME).status()
-    lock_info = {"held": lock.held, "stale": lock.stale, "describe": lock.describe()}
+def _latest(runs_dir: Path, shared: SharedState, problems: list[str]) -> Path | None:
+    """The latest run folder: the environment's (state bucket) when it answers, else runs/latest."""
+    store = RunStore(shared)
+    try:
+        run_id = store.latest()
+        if run_id:
+            return store.fetch(runs_dir, run_id)
+    except (SharedStateUnavailableError, RuntimeError, LookupError) as exc:
+        problems.append(f"the latest run could not be read from {store.where}: {exc}")
     latest = runs_dir / "latest"
-    if not latest.exists():
-        return Status(str(runs_dir), None, lock_info)
+    return latest if latest.exists() else None
+
+
+def read_status(runs_dir: Path, shared: SharedState, *, timeout_s: float = 3.0) -> Status:
+    """Read the lock, the latest run and (through its target.json) the live slots, weights and flags."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    try:
+        lock = DeployLock(shared).status()
+        lock_info = {
+            "held": lock.held,
+            "stale": lock.stale,
+            "expired": lock.expired,
+            "describe": lock.describe(),
+        }
+    except LockUnavailableError as exc:
+        lock_info = {"held": None, "stale": None, "expired": None, "describe": f"unknown: {exc}"}
+        problems.append(str(exc))
+    latest = _latest(runs_dir, shared, problems)
+    if latest is None:
+        return Status(str(runs_dir), None, lock_info, problems=tuple(problems))
     state = read_state(latest)
     run = state.to_dict() if state.started else None
-    problems: list[str] = []
     try:
         target = json.loads((latest / "target.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        return Status(str(runs_dir), run, lock_info, problems=(f"{latest}/target.json: {exc}",))
+        return Status(str(runs_dir), run, lock_info, problems=(*problems, f"{latest}/target.json: {exc}"))
     endpoints = target.get("endpoints") or {}
     slots: dict[str, dict[str, Any]] = {}
     flags: dict[str, Any] = {}

@@ -1,7 +1,7 @@
-"""The sandbox's admin APIs the checks drive: the Bedrock emulator's and the MCP server's.
+"""The admin API of the support service that the checks drive (bearer SUPPORT_ADMIN_TOKEN), per host.
 
-Both exist only in the sandbox (docs/sandbox.md); a target without them makes the checks that need
-them inconclusive. Request logs are read with a cursor (``after``) so checks see only their own era.
+Only the release's own API: the sandbox's emulator and MCP server admin APIs are for drill faults
+(bedrock_release.pipeline.drills), never for a check's evidence.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-__all__ = ["AdminApiError", "EmulatorAdmin", "McpAdmin", "ServiceAdmin"]
+__all__ = ["AdminApiError", "ServiceAdmin"]
 
 
 class AdminApiError(RuntimeError):
@@ -35,81 +35,8 @@ def _call(session: requests.Session, method: str, url: str, token: str, **kwargs
 
 
 @dataclass(frozen=True)
-class EmulatorAdmin:
-    """``/_emulator/*`` of the Bedrock emulator."""
-
-    session: requests.Session
-    base_url: str
-    token: str
-
-    def add_fault(self, rule: dict[str, Any]) -> list[str]:
-        """Add one fault rule; return its id(s)."""
-        return list(
-            _call(self.session, "POST", f"{self.base_url}/_emulator/faults", self.token, json=rule)["added"]
-        )
-
-    def remove_fault(self, rule_id: str) -> None:
-        """Remove one fault rule (already gone is fine)."""
-        try:
-            _call(self.session, "DELETE", f"{self.base_url}/_emulator/faults/{rule_id}", self.token)
-        except AdminApiError as exc:
-            if "HTTP 404" not in str(exc):
-                raise
-
-    def faults(self) -> dict[str, Any]:
-        """Return the fault rules in force."""
-        return dict(_call(self.session, "GET", f"{self.base_url}/_emulator/faults", self.token))
-
-    def requests_after(self, after: int) -> tuple[int, list[dict[str, Any]]]:
-        """Return (last_seq, requests with seq > after), following pages."""
-        out: list[dict[str, Any]] = []
-        cursor, last = after, after
-        while True:
-            page = _call(
-                self.session,
-                "GET",
-                f"{self.base_url}/_emulator/requests",
-                self.token,
-                params={"after": cursor, "limit": 1000},
-            )
-            items = page.get("requests", [])
-            last = int(page.get("last_seq", last))
-            out.extend(items)
-            if len(items) < 1000:
-                return last, out
-            cursor = int(items[-1]["seq"])
-
-    def last_seq(self) -> int:
-        """Return the sequence number of the newest logged request."""
-        page = _call(
-            self.session, "GET", f"{self.base_url}/_emulator/requests", self.token, params={"limit": 1}
-        )
-        return int(page.get("last_seq", 0))
-
-
-@dataclass(frozen=True)
-class McpAdmin:
-    """``/_admin/*`` of the MCP support server."""
-
-    session: requests.Session
-    base_url: str
-    token: str
-
-    def requests_after(self, after: int) -> tuple[int, list[dict[str, Any]]]:
-        """Return (last_seq, tool calls with seq > after)."""
-        page = _call(
-            self.session, "GET", f"{self.base_url}/_admin/requests", self.token, params={"after": after}
-        )
-        return int(page.get("last_seq", after)), list(page.get("requests", []))
-
-    def last_seq(self) -> int:
-        """Return the sequence number of the newest logged tool call."""
-        return self.requests_after(2**62)[0]
-
-
-@dataclass(frozen=True)
 class ServiceAdmin:
-    """The admin endpoints of one slot of the support service (bearer SUPPORT_ADMIN_TOKEN)."""
+    """The admin endpoints of one host of the support service (bearer SUPPORT_ADMIN_TOKEN)."""
 
     session: requests.Session
     base_url: str
@@ -126,6 +53,20 @@ class ServiceAdmin:
     def reset_circuit(self, name: str) -> dict[str, Any]:
         """Close a circuit and forget its failures."""
         return dict(_call(self.session, "POST", f"{self.base_url}/admin/circuits/{name}/reset", self.token))
+
+    def fail_bedrock(
+        self, mode: str, *, count: int | None = None, duration_s: float | None = None
+    ) -> dict[str, Any]:
+        """Arm the release's Bedrock failure switch (its direct calls fail as mode; nothing is sent)."""
+        body: dict[str, Any] = {"mode": mode}
+        body |= {k: v for k, v in (("count", count), ("duration_s", duration_s)) if v is not None}
+        return dict(
+            _call(self.session, "POST", f"{self.base_url}/admin/bedrock/failure", self.token, json=body)
+        )
+
+    def clear_bedrock_failure(self) -> dict[str, Any]:
+        """Disarm the failure switch (already off is fine)."""
+        return dict(_call(self.session, "DELETE", f"{self.base_url}/admin/bedrock/failure", self.token))
 
     def violations(self) -> dict[str, Any]:
         """Return the recorded compliance violations."""

@@ -17,7 +17,8 @@ from bedrock_release.suite.journal import parse_ts
 
 __all__ = ["PROBE_MARKER", "PiiScan", "ViolationReview", "review_violations", "scan_for_pii", "since"]
 
-PROBE_MARKER = re.compile(r"\[check [0-9a-f]{12}\]")
+# checks.check_marker: 12 lower-case letters (hex digits could be redacted away as a phone number).
+PROBE_MARKER = re.compile(r"\[check [a-z0-9]{12}\]")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}\s?[A-Z0-9]{1,4}\b")
 _DIGITS = re.compile(r"(?:\d[ -]?){13,19}")

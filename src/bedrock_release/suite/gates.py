@@ -1,16 +1,25 @@
-"""The SLO gates as the steps evaluate them from a measured span (thresholds come from the steps)."""
+"""The SLO gates as every caller evaluates them from a measured span (thresholds come from the steps).
+
+One evaluation for phase 3's steps, the flag monitoring periods and the post-deployment watch: the gate
+functions here, :func:`live_gates` (which of them are watched while the load runs) and
+:func:`evaluate_slo_gates` (all of them over one span, as the watch re-evaluates them). The error-rate
+and latency gates are sequential: a breach their test proved while the load ran (``MeasuredSpan.live``,
+gates/sequential.py) fails the gate with the moment it was known; a pass still needs the whole span.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from bedrock_release.gates import slo
 from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.monitor import LiveGate, Measure, find_outcome
 from bedrock_release.load.results import ALL
 from bedrock_release.suite.measurement import MeasuredSpan
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes
+from bedrock_release.suite.slo_spec import SloSpec
 
 __all__ = [
     "cache_hit_rate",
@@ -18,7 +27,9 @@ __all__ = [
     "error_rate_over_span",
     "error_rate_trailing",
     "error_rate_worst",
+    "evaluate_slo_gates",
     "gates_summary",
+    "live_gates",
     "p95_latency",
     "require_all_passed",
 ]
@@ -34,6 +45,28 @@ def _too_short(result: GateResult, span: MeasuredSpan) -> GateResult:
     if why is None or result.verdict is not Verdict.PASS:
         return result
     return dataclasses.replace(result, verdict=Verdict.INCONCLUSIVE, reasons=(why, *result.reasons))
+
+
+def _with_live(result: GateResult, span: MeasuredSpan, gate: LiveGate) -> GateResult:
+    """Fail the gate at the moment its sequential test proved a breach; otherwise keep the verdict."""
+    outcome = find_outcome(span.live, gate)
+    if outcome is None:
+        return result
+    raw = {**dict(result.raw or {}), "live": outcome.to_dict()}
+    look = outcome.breach
+    if look is None:
+        return dataclasses.replace(result, raw=raw)
+    # An error rate's value is the rate the proof rests on; a latency's stays the span's P95 (ms).
+    value = (100 * look.bad / look.n if look.n else None) if gate.measure is Measure.FAILED else result.value
+    return dataclasses.replace(
+        result,
+        verdict=Verdict.FAIL,
+        value=value,
+        samples=look.n,
+        reasons=(outcome.reason() or "breach proven", *result.reasons),
+        raw=raw,
+        decided_after_s=look.t,
+    )
 
 
 def p95_latency(span: MeasuredSpan, kind: str, *, limit_ms: float, min_samples: int) -> GateResult:
@@ -56,7 +89,7 @@ def p95_latency(span: MeasuredSpan, kind: str, *, limit_ms: float, min_samples: 
     result = slo.latency_gate(
         name, histogram, threshold=limit_ms, source=source, window=window, min_samples=min_samples
     )
-    return _too_short(result, span)
+    return _with_live(_too_short(result, span), span, LiveGate.slower(kind, limit_ms))
 
 
 def _series(span: MeasuredSpan) -> Sequence[Any] | None:
@@ -75,7 +108,7 @@ def error_rate_worst(
         source=span.series_source,
         min_requests=min_requests,
     )
-    return _annotate(result, span)
+    return _with_live(_annotate(result, span), span, LiveGate.failed(threshold_pct))
 
 
 def error_rate_trailing(
@@ -95,7 +128,7 @@ def error_rate_trailing(
         source=span.series_source,
         min_requests=min_requests,
     )
-    return _annotate(result, span)
+    return _with_live(_annotate(result, span), span, LiveGate.failed(threshold_pct))
 
 
 def _annotate(result: GateResult, span: MeasuredSpan) -> GateResult:
@@ -259,4 +292,42 @@ def error_rate_over_span(
         source=span.series_source,
         min_requests=min_requests,
     )
-    return _too_short(_annotate(result, span), span)
+    return _with_live(_too_short(_annotate(result, span), span), span, LiveGate.failed(threshold_pct))
+
+
+# --- the SLO gates together: what is watched live, and one evaluation of a span ------------------
+
+
+def live_gates(specs: Sequence[SloSpec]) -> tuple[LiveGate, ...]:
+    """Return the live gates of the feature's error-rate and latency gates (one per distinct share)."""
+    out: list[LiveGate] = []
+    for spec in specs:
+        if spec.gate.startswith("p95-latency-") and spec.kind:
+            out.append(LiveGate.slower(spec.kind, spec.threshold))
+        elif spec.gate.startswith("error-rate"):
+            out.append(LiveGate.failed(spec.threshold))
+    return tuple(dict.fromkeys(out))
+
+
+def evaluate_slo_gates(
+    span: MeasuredSpan,
+    specs: Sequence[SloSpec],
+    *,
+    cost: Callable[[MeasuredSpan, SloSpec], GateResult] | None = None,
+) -> tuple[GateResult, ...]:
+    """The SLO gates over one measured span, as the watch evaluates them (the span is one window)."""
+    out: list[GateResult] = []
+    for spec in specs:
+        if spec.gate.startswith("p95-latency-") and spec.kind:
+            out.append(p95_latency(span, spec.kind, limit_ms=spec.threshold, min_samples=spec.min_samples))
+        elif spec.gate == "error-rate":
+            out.append(
+                error_rate_over_span(
+                    span, threshold_pct=spec.threshold, min_requests=spec.min_samples, name="error-rate"
+                )
+            )
+        elif spec.gate == "cache-hit-rate":
+            out.append(cache_hit_rate(span, threshold_pct=spec.threshold, min_lookups=spec.min_samples))
+        elif spec.gate == "cost-budget" and cost is not None:
+            out.append(cost(span, spec))
+    return tuple(out)

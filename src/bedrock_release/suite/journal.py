@@ -68,8 +68,12 @@ class Journal:
         return verify(self.path)
 
     def append(self, action: str, data: dict[str, Any]) -> AuditRecord:
-        """Append one record as the verification suite."""
-        return AuditLog(self.path).append(actor=ACTOR, action=action, data=data)
+        """Append one record as the verification suite, then mirror the journal as the pipeline does."""
+        stored = AuditLog(self.path).append(actor=ACTOR, action=action, data=data)
+        from bedrock_release.pipeline.heartbeat import after_append  # noqa: PLC0415 - boto3 only when needed
+
+        after_append(self.path)
+        return stored
 
     def append_gate(self, *, phase: int | None, marker: str, result: GateResult) -> AuditRecord:
         """Append a ``gate_evaluated`` record (the gate's ``to_dict()``; raw evidence stays in Allure)."""

@@ -7,7 +7,7 @@ as an error string, so the gates that needed it are inconclusive with that reaso
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,7 @@ import requests
 
 from bedrock_release.gates.histogram import Histogram
 from bedrock_release.gates.slo import CounterSample
+from bedrock_release.load.monitor import LiveGate, LiveOutcome, LoadMonitor
 from bedrock_release.load.results import ALL
 from bedrock_release.load.runner import LoadPlan, LoadRun, run_load
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes, scrape_slots
@@ -43,6 +44,8 @@ class MeasuredSpan:
     after: SlotScrapes | None = None
     metrics_error: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: The live gates' sequential tests while the load ran (load/monitor.py): looks and proven breaches.
+    live: tuple[LiveOutcome, ...] = ()
 
     @property
     def metrics_source(self) -> str | None:
@@ -81,9 +84,13 @@ def measure_load(
     plan: LoadPlan,
     *,
     admin_token: str | None,
+    live: Sequence[LiveGate] = (),
     runner: Callable[..., LoadRun] = run_load,
 ) -> MeasuredSpan:
-    """Scrape the serving slots, run locust, scrape again; nothing here raises for missing data."""
+    """Scrape the serving slots, run locust, scrape again; nothing here raises for missing data.
+
+    ``live``: the gates watched while the load runs; a breach their sequential test proves stops it.
+    """
     try:
         slots = serving_slots(session, target)
     except TrafficError as exc:
@@ -92,10 +99,13 @@ def measure_load(
     else:
         slots_error = None
     before, before_error = scrape_or_error(session, target, slots)
-    run = runner(plan, admin_token=admin_token)
+    monitor = LoadMonitor(live) if live else None
+    run = runner(plan, admin_token=admin_token, monitor=monitor)
     after, after_error = scrape_or_error(session, target, slots)
     metrics_error = before_error or after_error
     results = run.results
+    if monitor is not None and results is not None:
+        monitor.look(results.duration_s, results.kinds)  # the whole load, merged: the last look
     description = (
         f"{plan.purpose} load through the load balancer ({plan.duration_s:g} s planned, "
         f"{'verification' if plan.verification else 'customer'} traffic)"
@@ -105,7 +115,9 @@ def measure_load(
         latency = {name: kind.histogram() for name, kind in results.kinds.items()}
         series = {name: results.series_of(name) for name in [*results.kinds, ALL]}
     source = f"locust results {plan.results_path}" if results is not None else None
-    raw = {"load": run.to_dict(), "slots": list(slots)}
+    raw: dict[str, Any] = {"load": run.to_dict(), "slots": list(slots)}
+    if monitor is not None:
+        raw["live_gates"] = [o.to_dict() for o in monitor.outcomes()]
     if slots_error:
         raw["slots_note"] = slots_error
     if before is not None and after is not None:
@@ -123,4 +135,5 @@ def measure_load(
         after=after,
         metrics_error=metrics_error,
         raw=raw,
+        live=monitor.outcomes() if monitor is not None else (),
     )

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from bedrock_release.inventory_validation import SEMVER
+from bedrock_release.load.runner import DEFAULT_WORKERS
 
 __all__ = [
     "DEFAULT_BEDROCK_MODEL_ID",
@@ -105,6 +106,10 @@ class Target:
     trusted_keys_dir: Path | None = None
     releases_dir: Path | None = None
     bedrock_model_id: str = DEFAULT_BEDROCK_MODEL_ID
+    # CloudWatch Logs group of Bedrock's model invocation logs (in the Bedrock region); None: not set up.
+    bedrock_invocation_log_group: str | None = None
+    #: locust workers the SLO load runs on (the inventory's load_generators group, target.json "load").
+    load_workers: int = DEFAULT_WORKERS
     source: str = "target.json"
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
@@ -141,6 +146,7 @@ class Target:
             "aws_region": self.aws_region,
             "bedrock_region": self.bedrock_region,
             "bedrock_model_id": self.bedrock_model_id,
+            "bedrock_invocation_log_group": self.bedrock_invocation_log_group,
             "flags_path": self.flags_path,
             "cloudwatch_namespace": self.cloudwatch_namespace,
             "budget_name": self.budget_name,
@@ -149,6 +155,7 @@ class Target:
             "evidence_dir": str(self.evidence_dir) if self.evidence_dir else None,
             "trusted_keys_dir": str(self.trusted_keys_dir) if self.trusted_keys_dir else None,
             "releases_dir": str(self.releases_dir) if self.releases_dir else None,
+            "load": {"workers": self.load_workers},
         }
 
 
@@ -254,6 +261,15 @@ def _time_scale(data: Mapping[str, Any], source: str) -> float:
     return float(value)
 
 
+def _load_workers(raw: Any, source: str) -> int:
+    if raw is None:
+        return DEFAULT_WORKERS
+    workers = raw.get("workers", DEFAULT_WORKERS) if isinstance(raw, Mapping) else None
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise TargetError(source, f"'load' must be {{\"workers\": an integer >= 1}}, got {raw!r}")
+    return workers
+
+
 def _path(value: Any, what: str, source: str, base: Path) -> Path | None:
     if value is None:
         return None
@@ -296,6 +312,8 @@ def parse_target(data: Any, *, source: str, base_dir: Path) -> Target:
         trusted_keys_dir=_path(data.get("trusted_keys_dir"), "'trusted_keys_dir'", source, base_dir),
         releases_dir=_path(data.get("releases_dir"), "'releases_dir'", source, base_dir),
         bedrock_model_id=_text(data, "bedrock_model_id", source, nullable=True) or DEFAULT_BEDROCK_MODEL_ID,
+        bedrock_invocation_log_group=_text(data, "bedrock_invocation_log_group", source, nullable=True),
+        load_workers=_load_workers(data.get("load"), source),
         source=source,
         extra={k: v for k, v in data.items() if k not in _KNOWN},
     )
@@ -314,6 +332,7 @@ _KNOWN = frozenset(
         "aws_region",
         "bedrock_region",
         "bedrock_model_id",
+        "bedrock_invocation_log_group",
         "flags_path",
         "cloudwatch_namespace",
         "budget_name",
@@ -322,6 +341,7 @@ _KNOWN = frozenset(
         "evidence_dir",
         "trusted_keys_dir",
         "releases_dir",
+        "load",
     }
 )
 
@@ -432,6 +452,7 @@ def target_from_inventory(
         "aws_region": values.get("aws_region", "eu-central-1"),
         "bedrock_region": values.get("bedrock_region", values.get("sandbox_bedrock_region", "eu-central-1")),
         "bedrock_model_id": values.get("bedrock_model_id"),
+        "bedrock_invocation_log_group": values.get("bedrock_invocation_log_group"),
         "flags_path": values.get("flags_path", f"/bedrock-support/{environment}/flags"),
         "cloudwatch_namespace": values.get("cloudwatch_namespace", f"BedrockSupport/{environment}"),
         "budget_name": values.get("budget_name", f"bedrock-support-{environment}"),

@@ -1,12 +1,15 @@
-"""The Bedrock Runtime emulator as an ASGI app: Converse, InvokeModel and the admin API."""
+"""The Bedrock Runtime emulator as an ASGI app: Converse, InvokeModel, invocation logs and the admin API."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -18,8 +21,9 @@ from .admin import admin_routes
 from .auth import authenticate
 from .completion import Completion
 from .converse import answer_converse, converse_response, parse_converse
-from .errors import BedrockError, ErrorKind, error_response
+from .errors import ERRORS, BedrockError, ErrorKind, error_response
 from .faults import FaultEngine, FaultPlan
+from .invocation_log import InvocationLogWriter, LogDestination, invocation_record
 from .invoke import invoke_model
 from .recorder import Recorder
 
@@ -28,11 +32,13 @@ __all__ = ["EmulatorConfig", "create_app"]
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """What an emulator instance accepts: the sandbox access key and the admin token."""
+    """What an emulator instance accepts (the sandbox access key, the admin token) and where it logs."""
 
     access_key: str
     admin_token: str
     max_records: int = 10_000
+    #: Model invocation logging to CloudWatch Logs; None = off (Bedrock's default).
+    invocation_log: LogDestination | None = None
 
 
 def _json_or_text(text: str) -> Any:
@@ -45,10 +51,17 @@ def _json_or_text(text: str) -> Any:
 class _Runtime:
     """Request handling for the two model operations, sharing faults and the recorder."""
 
-    def __init__(self, config: EmulatorConfig, engine: FaultEngine, recorder: Recorder) -> None:
+    def __init__(
+        self,
+        config: EmulatorConfig,
+        engine: FaultEngine,
+        recorder: Recorder,
+        invocation_log: InvocationLogWriter | None,
+    ) -> None:
         self._config = config
         self._engine = engine
         self._recorder = recorder
+        self._invocation_log = invocation_log
 
     async def converse(self, request: Request) -> Response:
         return await self._handle(request, "converse")
@@ -91,6 +104,9 @@ class _Runtime:
                 result = invoke_model(model_id, body)
                 completion, native = result.completion, result.body
         except BedrockError as exc:
+            self._log_invocation(
+                region, request_id, operation, model_id, body, error_code=ERRORS[exc.kind].code
+            )
             self._recorder.record(
                 operation=operation,
                 model_id=model_id,
@@ -116,14 +132,53 @@ class _Runtime:
             body=body,
         )
         headers = {"x-amzn-RequestId": request_id}
+        answer = converse_response(completion, latency_ms) if native is None else native
+        self._log_invocation(
+            region,
+            request_id,
+            operation,
+            model_id,
+            body,
+            response_body=answer,
+            tokens=(completion.input_tokens, completion.output_tokens),
+        )
         if native is None:
-            return JSONResponse(converse_response(completion, latency_ms), headers=headers)
+            return JSONResponse(answer, headers=headers)
         headers |= {
             "X-Amzn-Bedrock-Input-Token-Count": str(completion.input_tokens),
             "X-Amzn-Bedrock-Output-Token-Count": str(completion.output_tokens),
             "X-Amzn-Bedrock-Invocation-Latency": str(latency_ms),
         }
         return JSONResponse(native, headers=headers)
+
+    def _log_invocation(
+        self,
+        region: str | None,
+        request_id: str,
+        operation: str,
+        model_id: str,
+        body: Any,
+        *,
+        response_body: Any = None,
+        tokens: tuple[int, int] = (0, 0),
+        error_code: str | None = None,
+    ) -> None:
+        # An unauthenticated request belongs to no account: Bedrock logs it nowhere.
+        if self._invocation_log is None or region is None:
+            return
+        record = invocation_record(
+            at=datetime.now(UTC),
+            region=region,
+            request_id=request_id,
+            operation=operation,
+            model_id=model_id,
+            request_body=body,
+            input_tokens=tokens[0],
+            response_body=response_body,
+            output_tokens=tokens[1],
+            error_code=error_code,
+        )
+        self._invocation_log.submit(region, record)
 
     @staticmethod
     def _elapsed_ms(started: float) -> int:
@@ -145,14 +200,27 @@ def create_app(config: EmulatorConfig) -> Starlette:
     """Build one emulator with its own fault engine and request log."""
     engine = FaultEngine()
     recorder = Recorder(config.max_records)
-    runtime = _Runtime(config, engine, recorder)
+    writer = InvocationLogWriter(config.invocation_log) if config.invocation_log else None
+    runtime = _Runtime(config, engine, recorder, writer)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if writer is not None:
+            writer.start()
+        try:
+            yield
+        finally:
+            if writer is not None:
+                writer.stop()
+
     routes = [
         Route("/model/{model_id:path}/converse", runtime.converse, methods=["POST"]),
         Route("/model/{model_id:path}/invoke", runtime.invoke, methods=["POST"]),
         *admin_routes(engine, recorder, config.admin_token),
         Route("/{path:path}", _unknown_operation, methods=["GET", "POST", "PUT", "DELETE"]),
     ]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.engine = engine
     app.state.recorder = recorder
+    app.state.invocation_log = writer
     return app

@@ -14,6 +14,7 @@ from typing import Any
 from pytest_bdd import given, parsers, then, when
 
 from bedrock_release import pre_deployment as pre
+from bedrock_release.plan import PLAN_DOCUMENT, plan_sha256
 from bedrock_release.pre_deployment.layout import APPROVAL_KINDS
 from bedrock_release.release import approvals as ap
 from bedrock_release.suite.checks import require
@@ -25,6 +26,7 @@ PROBLEM_KINDS = {
     "missing": ap.ProblemKind.MISSING_ROLE,
     "expired": ap.ProblemKind.EXPIRED,
     "for another release": ap.ProblemKind.WRONG_RELEASE,
+    "for another plan text": ap.ProblemKind.WRONG_PLAN,
     "signed by another key": ap.ProblemKind.UNKNOWN_KEY,
     "tampered after signing": ap.ProblemKind.BAD_SIGNATURE,
     "duplicated": ap.ProblemKind.DUPLICATED_ROLE,
@@ -38,6 +40,7 @@ class ReleaseApprovalRecords:
     context: EvidenceContext
     records: dict[str, list[ap.ApprovalRecord]]
     checked: Any
+    plan_sha256: str
 
 
 def _role(title: str) -> str:
@@ -63,20 +66,29 @@ def approval_records(target: Any, evidence: EvidenceRecorder) -> ReleaseApproval
         except ap.MalformedApprovalError:
             continue  # the verdict below names it
         records.setdefault(record.role, []).append(record)
+    try:
+        plan = plan_sha256(PLAN_DOCUMENT)
+    except OSError as exc:
+        inconclusive("approvals", f"the deployment plan {PLAN_DOCUMENT} cannot be read: {exc}")
     checked = pre.check_release_approvals(
-        context.release, evidence_dir=context.evidence_dir, trusted_keys=context.trusted_keys, now=context.now
+        context.release,
+        evidence_dir=context.evidence_dir,
+        trusted_keys=context.trusted_keys,
+        now=context.now,
+        plan=PLAN_DOCUMENT,
     )
     evidence.data(
         "approvals",
         {
             "folder": str(folder),
             "records": {role: [r.to_dict() for r in rs] for role, rs in records.items()},
+            "plan": {"path": str(PLAN_DOCUMENT), "sha256": plan},
             "verdict": checked.summary(),
             "problems": [str(p) for p in checked.verdict.problems],
             "reference_problems": [str(p) for p in checked.reference_problems],
         },
     )
-    return ReleaseApprovalRecords(context, records, checked)
+    return ReleaseApprovalRecords(context, records, checked, plan)
 
 
 def _problems_of(release_approvals: ReleaseApprovalRecords, role: str, *kinds: ap.ProblemKind) -> list[str]:
@@ -113,6 +125,22 @@ def approval_bound(title: str, release_approvals: ReleaseApprovalRecords) -> Non
     require(
         all(r.release == release_approvals.context.release for r in records),
         f"{title} approves {[r.release for r in records]}, not {release_approvals.context.release}",
+    )
+
+
+@then(parsers.parse('the "{title}" approval is bound to the text of the deployment plan by its SHA-256'))
+def approval_bound_to_plan(title: str, release_approvals: ReleaseApprovalRecords) -> None:
+    """The signed record names the SHA-256 of docs/deployment-plan.md as it is now."""
+    role = _role(title)
+    records = release_approvals.records.get(role, [])
+    require(records, f"no approval record for {title}")
+    problems = _problems_of(release_approvals, role, ap.ProblemKind.WRONG_PLAN)
+    require(not problems, f"{title}: {problems}")
+    wrong = [r.plan_sha256 for r in records if r.plan_sha256 != release_approvals.plan_sha256]
+    require(
+        not wrong,
+        f"{title} approves plan text sha256:{wrong}, not {PLAN_DOCUMENT.name} "
+        f"sha256:{release_approvals.plan_sha256}",
     )
 
 
@@ -167,6 +195,7 @@ class ApprovalCopy:
     trusted: dict[str, list[Any]]
     release: str
     now: Any
+    plan_sha256: str
 
 
 def _resign(record: ap.ApprovalRecord, key: Any, **changes: Any) -> ap.ApprovalRecord:
@@ -179,6 +208,7 @@ def _resign(record: ap.ApprovalRecord, key: Any, **changes: Any) -> ap.ApprovalR
             role=data["role"],
             approver=data["approver"],
             release=data["release"],
+            plan_sha256=data["plan_sha256"],
             statement=data["statement"],
             issued_at=datetime.fromisoformat(data["issued_at"].replace("Z", "+00:00")),
             expires_at=datetime.fromisoformat(data["expires_at"].replace("Z", "+00:00")),
@@ -221,13 +251,30 @@ def approval_copy(title: str, problem: str, release_approvals: ReleaseApprovalRe
         )
     elif problem == "for another release":
         copies[role] = _resign(target, keys[role][0], release=f"{release_approvals.context.release}-other")
+    elif problem == "for another plan text":
+        copies[role] = _resign(target, keys[role][0], plan_sha256=plan_sha256_of_text(target.plan_sha256))
     elif problem == "signed by another key":
         copies[role] = _resign(target, ap.generate_keypair()[0])
     elif problem == "tampered after signing":
         copies[role] = dataclasses.replace(target, statement=target.statement + " (edited)")
     elif problem == "duplicated":
         extra.append(dataclasses.replace(target, source=f"{target.source} (second file)"))
-    return ApprovalCopy((*copies.values(), *extra), trusted, release_approvals.context.release, now)
+    return ApprovalCopy(
+        (*copies.values(), *extra),
+        trusted,
+        release_approvals.context.release,
+        now,
+        release_approvals.plan_sha256,
+    )
+
+
+def plan_sha256_of_text(digest: str) -> str:
+    """The SHA-256 of another plan text: the approved plan with one line added."""
+    import hashlib  # noqa: PLC0415
+
+    return hashlib.sha256(
+        PLAN_DOCUMENT.read_bytes() + f"\n(edited after {digest[:12]})\n".encode()
+    ).hexdigest()
 
 
 def _ts(moment: Any) -> str:
@@ -238,7 +285,11 @@ def _ts(moment: Any) -> str:
 def check_copy(approval_copy: ApprovalCopy, evidence: EvidenceRecorder) -> ap.ApprovalVerdict:
     """bedrock_release.release.approvals.check_approvals on the copy."""
     verdict = ap.check_approvals(
-        approval_copy.records, approval_copy.trusted, approval_copy.release, approval_copy.now
+        approval_copy.records,
+        approval_copy.trusted,
+        approval_copy.release,
+        approval_copy.now,
+        plan_sha256=approval_copy.plan_sha256,
     )
     evidence.data(
         "verdict on the copy", {"summary": verdict.summary(), "problems": [str(p) for p in verdict.problems]}

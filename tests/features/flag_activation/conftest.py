@@ -1,12 +1,16 @@
 """Steps of features/flag_activation.feature (phase 5): flag windows with customer traffic, the journal."""
 
+# ruff: noqa: PLR0917 - pytest-bdd passes fixtures to steps as positional parameters
+
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import Any
 
 from pytest_bdd import given, parsers, then, when
 
+from bedrock_release.load.monitor import LiveGate
 from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.plan import FLAGS
 from bedrock_release.suite import gates
@@ -44,14 +48,46 @@ def flag_just_activated(target: Any, http: Any, ssm: Any, journal: Any, evidence
     return flag
 
 
+ERROR_RATE_OVER_PERIOD = parsers.parse(
+    "the error rate over the monitoring period is at most {pct:g} percent "
+    "over at least {min_requests:d} requests"
+)
+P95_OVER_PERIOD = parsers.parse(
+    "the P95 latency of {kind} requests over the monitoring period is at most {limit_ms:d} ms "
+    "over at least {min_samples:d} samples"
+)
+
+
+def _live_gates(steps: Sequence[str]) -> tuple[LiveGate, ...]:
+    """The gates the scenario's Then steps state, to watch while the monitoring period's load runs."""
+    out = []
+    for text in steps:
+        if ERROR_RATE_OVER_PERIOD.is_matching(text):
+            values = ERROR_RATE_OVER_PERIOD.parse_arguments(text) or {}
+            out.append(LiveGate.failed(values["pct"]))
+        elif P95_OVER_PERIOD.is_matching(text):
+            values = P95_OVER_PERIOD.parse_arguments(text) or {}
+            out.append(LiveGate.slower(values["kind"], values["limit_ms"]))
+    return tuple(out)
+
+
 @when(
     parsers.parse("customer traffic is observed for the {minutes:d}-minute monitoring period"),
     target_fixture="measured_span",
 )
 def observe_monitoring_period(
-    minutes: int, activated_flag: str, target: Any, http: Any, evidence: EvidenceRecorder
+    minutes: int,
+    activated_flag: str,
+    target: Any,
+    http: Any,
+    scenario_steps: tuple[str, ...],
+    evidence: EvidenceRecorder,
 ) -> MeasuredSpan:
-    """locust customer traffic (no verification header) for the monitoring period at the time scale."""
+    """locust customer traffic (no verification header) for the monitoring period at the time scale.
+
+    The scenario's error-rate and latency gates are watched while it runs: a degradation their
+    sequential test proves ends the period at once (and fails those gates); a pass needs all of it.
+    """
     if not target.endpoints.traffic:
         inconclusive("monitoring period", "the target has no load balancer endpoint")
     period = target.scaled(minutes * 60)
@@ -61,18 +97,16 @@ def observe_monitoring_period(
         target.results_dir,
         purpose=f"flag-window-{activated_flag.lower().replace('_', '-')}",
         duration_s=period,
+        workers=target.load_workers,
     )
-    span = measure_load(http, target, plan, admin_token=None).with_required(period)
+    span = measure_load(http, target, plan, admin_token=None, live=_live_gates(scenario_steps)).with_required(
+        period
+    )
     evidence.data("monitoring period", dict(span.raw))
     return span
 
 
-@then(
-    parsers.parse(
-        "the error rate over the monitoring period is at most {pct:g} percent "
-        "over at least {min_requests:d} requests"
-    )
-)
+@then(ERROR_RATE_OVER_PERIOD)
 def error_rate_over_period(
     pct: float, min_requests: int, measured_span: MeasuredSpan, evidence: EvidenceRecorder
 ) -> None:
@@ -84,12 +118,7 @@ def error_rate_over_period(
     )
 
 
-@then(
-    parsers.parse(
-        "the P95 latency of {kind} requests over the monitoring period is at most {limit_ms:d} ms "
-        "over at least {min_samples:d} samples"
-    )
-)
+@then(P95_OVER_PERIOD)
 def p95_over_period(
     kind: str, limit_ms: int, min_samples: int, measured_span: MeasuredSpan, evidence: EvidenceRecorder
 ) -> None:

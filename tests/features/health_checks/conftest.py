@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pytest_bdd import parsers, then, when
 
-from bedrock_release.suite.admin_apis import EmulatorAdmin, ServiceAdmin
+from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, require, unique_query
 from bedrock_release.suite.clients import aws_client
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.operations import OPERATION_TYPES, OperationReply, Sender
+from bedrock_release.suite.outbound import require_nothing_leaked
 
 _UNKNOWN_KEY = "AKIAUNKNOWNCHECK0001"
 _REFUSALS = {"AccessDeniedException", "UnrecognizedClientException"}  # AWS names an unknown key so
@@ -150,24 +152,13 @@ def routed_as_matrix(router_replies: dict[str, OperationReply], datatable: list[
     require(not wrong, "routed against the routing matrix: " + "; ".join(wrong))
 
 
-@pytest.fixture
-def bedrock_faults(emulator_admin: EmulatorAdmin) -> Iterator[list[str]]:
-    """Fault rules this scenario added to the emulator; always removed afterwards."""
-    added: list[str] = []
-    yield added
-    for rule_id in added:
-        emulator_admin.remove_fault(rule_id)
-
-
-@when("Bedrock fails every request")
-def bedrock_fails(
-    emulator_admin: EmulatorAdmin, bedrock_faults: list[str], evidence: EvidenceRecorder
-) -> None:
-    """The emulator answers every model call with ServiceUnavailable."""
-    bedrock_faults.extend(
-        emulator_admin.add_fault({"kind": "error", "error": "service_unavailable", "rate": 1.0})
-    )
-    evidence.data("emulator faults", emulator_admin.faults())
+@when("the Bedrock client of the new release fails every call (its failure switch)")
+def bedrock_fails(failure_switches: Any, target: Any, evidence: EvidenceRecorder) -> None:
+    """Arm the release's own failure switch on every host of the new slot: direct calls fail, unsent."""
+    try:
+        evidence.data("Bedrock failure switch armed", failure_switches.arm(target, [target.new_slot]))
+    except ValueError as exc:
+        inconclusive("Bedrock failure switch", str(exc))
 
 
 @then("an emergency verification operation is answered through MCP as a fallback from direct")
@@ -183,18 +174,12 @@ def emergency_falls_back(sender: Sender, target: Any, evidence: EvidenceRecorder
     require(reply.body.get("fallback", {}).get("from") == "direct", f"no fallback record in {reply.body}")
 
 
-@then("Bedrock is healthy again after the fault is cleared")
+@then("Bedrock is healthy again after the failure switch is cleared")
 def bedrock_healthy_again(
-    emulator_admin: EmulatorAdmin,
-    bedrock_faults: list[str],
-    bedrock_runtime: Any,
-    target: Any,
-    sender: Sender,
-    evidence: EvidenceRecorder,
+    failure_switches: Any, bedrock_runtime: Any, target: Any, sender: Sender, evidence: EvidenceRecorder
 ) -> None:
-    """With the fault gone, Bedrock answers and the router sends an emergency operation direct again."""
-    while bedrock_faults:
-        emulator_admin.remove_fault(bedrock_faults.pop())
+    """With the switch off, Bedrock answers and the router sends an emergency operation direct again."""
+    evidence.data("Bedrock failure switch cleared", failure_switches.clear())
     reply = _converse(bedrock_runtime, target.bedrock_model_id, unique_query("Health check after the fault"))
     require(reply.get("output", {}).get("message"), "Bedrock does not answer after the fault was cleared")
     operation = sender.verification("emergency", unique_query("Router recovery check"), slot=target.new_slot)
@@ -270,9 +255,9 @@ def critical_direct_again(sender: Sender, target: Any, evidence: EvidenceRecorde
 
 
 @pytest.fixture
-def log_cursors(emulator_admin: EmulatorAdmin, mcp_admin: Any) -> dict[str, int]:
-    """Where the emulator's and the MCP server's request logs stood before the probe."""
-    return {"bedrock": emulator_admin.last_seq(), "mcp": mcp_admin.last_seq()}
+def probe_started() -> datetime:
+    """When this scenario's probe began (its outbound calls are read from here on)."""
+    return datetime.now(UTC)
 
 
 @when(
@@ -281,7 +266,7 @@ def log_cursors(emulator_admin: EmulatorAdmin, mcp_admin: Any) -> dict[str, int]
     target_fixture="pii_replies",
 )
 def pii_probe_sent(
-    sender: Sender, target: Any, log_cursors: dict[str, int], evidence: EvidenceRecorder
+    sender: Sender, target: Any, probe_started: datetime, evidence: EvidenceRecorder
 ) -> list[OperationReply]:
     """Each type once, so the probe travels both the direct and the MCP path."""
     replies = [
@@ -305,18 +290,29 @@ def answers_clean(pii_replies: list[OperationReply]) -> None:
         require(not missing, f"the {reply.body.get('type')} answer does not report redacting {missing}")
 
 
-@then("neither Bedrock nor the MCP server received any of that personal data")
+@then(
+    "Bedrock's invocation logs and the release's audit of its MCP tool calls hold none of that personal data"
+)
 def nothing_reached_models(
-    emulator_admin: EmulatorAdmin, mcp_admin: Any, log_cursors: dict[str, int], evidence: EvidenceRecorder
+    pii_replies: list[OperationReply],
+    probe_started: datetime,
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
+    evidence: EvidenceRecorder,
 ) -> None:
-    """The emulator's and the MCP server's own request logs hold the redacted text only."""
-    _, bedrock = emulator_admin.requests_after(log_cursors["bedrock"])
-    _, tools = mcp_admin.requests_after(log_cursors["mcp"])
-    evidence.data("received by Bedrock and MCP", {"bedrock": bedrock, "mcp": tools})
-    require(bedrock, "Bedrock received nothing: the probe did not travel the direct path")
-    require(tools, "the MCP server received nothing: the probe did not travel the MCP path")
-    leaked = PII_PROBE.found_in([bedrock, tools])
-    require(not leaked, f"personal data reached Bedrock or the MCP server: {leaked}")
+    """Bedrock's invocation logs and the service's tool-call audit hold each call, redacted only."""
+    require_nothing_leaked(
+        pii_replies,
+        since=probe_started,
+        invocation_logs=invocation_logs,
+        session=http,
+        target=target,
+        token=support_token,
+        slots=[target.new_slot],
+        evidence=evidence,
+    )
 
 
 # --- Audit Trail System ------------------------------------------------------------------------

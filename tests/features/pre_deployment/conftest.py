@@ -150,9 +150,14 @@ def security_scan(context: EvidenceContext, evidence: EvidenceRecorder) -> Any:
     report = _read(
         "security scan",
         lambda: pre.read_security_scan(
-            context.evidence_dir, release=context.release, artifact_sha256=context.artifact_sha256
+            context.evidence_dir,
+            release=context.release,
+            artifact_sha256=context.artifact_sha256,
+            trusted_keys=context.trusted_keys,
+            now=context.now,
         ),
     )
+    acceptance = report.risk_acceptance
     evidence.data(
         "security scan",
         {
@@ -161,6 +166,7 @@ def security_scan(context: EvidenceContext, evidence: EvidenceRecorder) -> Any:
             "tools": list(report.tools),
             "warnings": list(report.warnings),
             "database": dict(report.database),
+            "risk_acceptance": acceptance.describe() if acceptance else None,
         },
     )
     return report
@@ -168,8 +174,8 @@ def security_scan(context: EvidenceContext, evidence: EvidenceRecorder) -> Any:
 
 @then("the scan includes the static analysis and the dependency audit")
 def scan_has_both_tools(scan: Any) -> None:
-    """bandit (static analysis) and the dependency audit both ran."""
-    missing = [tool for tool in ("bandit", "dependency-audit") if tool not in scan.tools]
+    """bandit (static analysis) and pip-audit (the dependency audit) both ran."""
+    missing = [tool for tool in ("bandit", "pip-audit") if tool not in scan.tools]
     require(not missing, f"the scan lacks {missing}; it ran {list(scan.tools)}")
 
 
@@ -189,6 +195,7 @@ def critical_findings(limit: int, scan: Any, evidence: EvidenceRecorder) -> None
             window=Window("the security scan of the release artifact", None),
             source=scan.source,
             reasons=tuple(f"{name}: {tool.critical} critical" for name, tool in scan.by_tool.items())
+            + ((f"risk accepted: {scan.risk_acceptance.describe()}",) if scan.risk_acceptance else ())
             + tuple(scan.warnings),
         )
     )
@@ -245,7 +252,10 @@ def record_signed_and_valid(training: Any, context: EvidenceContext) -> None:
 def drill_record(context: EvidenceContext, evidence: EvidenceRecorder) -> Any:
     """The drill record the pipeline wrote in staging."""
     record = _read(
-        "rollback drill record", lambda: pre.read_drill_record(context.evidence_dir, release=context.release)
+        "rollback drill record",
+        lambda: pre.read_drill_record(
+            context.evidence_dir, release=context.release, trusted_keys=context.trusted_keys
+        ),
     )
     evidence.data(
         "drill record",
@@ -253,6 +263,7 @@ def drill_record(context: EvidenceContext, evidence: EvidenceRecorder) -> Any:
             "source": record.source,
             "environment": record.environment,
             "time_scale": record.time_scale,
+            "signed_by": record.key_id,
             "tiers": [vars(t) for t in record.tiers],
         },
     )

@@ -9,21 +9,22 @@ served it.
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.histogram import from_exact
 from bedrock_release.gates.slo import error_rate_trailing_window_gate
-from bedrock_release.suite.admin_apis import EmulatorAdmin, ServiceAdmin
+from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, require, unique_query
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
+from bedrock_release.suite.invocation_logs import InvocationLogError
 from bedrock_release.suite.measurement import MeasuredSpan, scrape_or_error
 from bedrock_release.suite.operations import OPERATION_TYPES, OperationReply, Sender
+from bedrock_release.suite.outbound import marker_of, read_outbound, require_nothing_leaked
 from bedrock_release.suite.prometheus import MetricsError, SlotScrapes
 from bedrock_release.suite.traffic import serving_slots
 
@@ -61,9 +62,9 @@ def answered_through(route: str, reason: str, reply: OperationReply) -> None:
 
 
 @pytest.fixture
-def bedrock_cursor(emulator_admin: EmulatorAdmin) -> int:
-    """Where the emulator's request log stood before the scenario."""
-    return emulator_admin.last_seq()
+def probe_started() -> datetime:
+    """When this scenario began sending (its outbound calls are read from here on)."""
+    return datetime.now(UTC)
 
 
 @when(
@@ -73,7 +74,7 @@ def bedrock_cursor(emulator_admin: EmulatorAdmin) -> int:
     target_fixture="replies",
 )
 def priority_operations(
-    emergency: int, critical: int, sender: Sender, bedrock_cursor: int, evidence: EvidenceRecorder
+    emergency: int, critical: int, sender: Sender, probe_started: datetime, evidence: EvidenceRecorder
 ) -> list[OperationReply]:
     """Emergency and critical customer operations, each with a marker to find it at Bedrock."""
     kinds = ["emergency"] * emergency + ["critical"] * critical
@@ -94,56 +95,55 @@ def all_through(count: int, route: str, replies: list[OperationReply]) -> None:
     require(not wrong, f"{len(wrong)} of {count} not answered through {route}: {wrong[:5]}")
 
 
-@then(parsers.parse("Bedrock received all {count:d} in an EU region"))
-def bedrock_received_in_eu(
+@then(parsers.parse("Bedrock logged all {count:d} as answered in an EU region"))
+def bedrock_logged_in_eu(
     count: int,
     replies: list[OperationReply],
-    emulator_admin: EmulatorAdmin,
-    bedrock_cursor: int,
+    probe_started: datetime,
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
     evidence: EvidenceRecorder,
 ) -> None:
-    """The emulator's log holds each operation's call, answered, signed for an EU region."""
-    _, received = emulator_admin.requests_after(bedrock_cursor)
-    markers = [str(r.request["query"]).rsplit("[check ", 1)[1].rstrip("]") for r in replies]
-    found = {m: [q for q in received if m in str(q.get("body"))] for m in markers}
-    evidence.data("received by Bedrock", {"requests": received, "markers": markers})
-    missing = [m for m, calls in found.items() if not any(c.get("status") == 200 for c in calls)]
-    require(
-        not missing, f"{len(missing)} of {count} operations never reached Bedrock successfully: {missing[:5]}"
+    """Each operation's call is in Bedrock's invocation logs, answered, in an EU allow-listed region."""
+    review = read_outbound(
+        replies,
+        since=probe_started,
+        invocation_logs=invocation_logs,
+        session=http,
+        target=target,
+        token=support_token,
+        slots=serving_slots(http, target),
     )
-    regions = {c.get("region") for calls in found.values() for c in calls}
-    outside = sorted(str(r) for r in regions if r not in EU_BEDROCK_REGIONS)
+    evidence.data("logged by Bedrock", review.to_dict())
+    require(
+        len(review.invocations) == count, f"{len(review.invocations)} operations went direct, not {count}"
+    )
+    require(
+        not review.missing_bedrock,
+        f"{len(review.missing_bedrock)} of {count} operations are not in Bedrock's invocation logs as "
+        f"answered: {list(review.missing_bedrock)[:5]}",
+    )
+    regions = {i.region for calls in review.invocations.values() for i in calls}
+    outside = sorted(r for r in regions if r not in EU_BEDROCK_REGIONS)
     require(not outside, f"Bedrock was called in regions outside the EU allow-list: {outside}")
 
 
 # --- MCP Fallback Testing ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def injected_faults(
-    emulator_admin: EmulatorAdmin, target: Any, http: Any, support_token: str
-) -> Iterator[list[str]]:
-    """Fault rules this scenario injected; removed afterwards, and circuits it opened reset."""
-    added: list[str] = []
-    yield added
-    for rule_id in added:
-        emulator_admin.remove_fault(rule_id)
-    if added:
-        for slot in serving_slots(http, target):
-            url = target.endpoints.slot(slot)
-            if url:
-                ServiceAdmin(http, url, support_token).reset_circuit("bedrock")
-
-
-@given("Bedrock answers every request with ServiceUnavailable")
-def bedrock_unavailable(
-    emulator_admin: EmulatorAdmin, injected_faults: list[str], evidence: EvidenceRecorder
-) -> None:
-    """Every model call fails at Bedrock (the emulator) with ServiceUnavailable."""
-    injected_faults.extend(
-        emulator_admin.add_fault({"kind": "error", "error": "service_unavailable", "rate": 1.0})
-    )
-    evidence.data("emulator faults", emulator_admin.faults())
+@given(
+    "the Bedrock client of every serving host fails every call as unavailable (the release's failure switch)"
+)
+def bedrock_unavailable(failure_switches: Any, target: Any, http: Any, evidence: EvidenceRecorder) -> None:
+    """Arm the release's own failure switch on every host that serves customers: direct calls fail unsent."""
+    try:
+        evidence.data(
+            "Bedrock failure switch armed", failure_switches.arm(target, serving_slots(http, target))
+        )
+    except ValueError as exc:
+        inconclusive("Bedrock failure switch", str(exc))
 
 
 @when(
@@ -188,29 +188,24 @@ def no_customer_error(replies: list[OperationReply]) -> None:
     require(not errors, f"{len(errors)} customers saw an error: {errors[:5]}")
 
 
-@when("Bedrock recovers", target_fixture="recovered_at")
-def bedrock_recovers(emulator_admin: EmulatorAdmin, injected_faults: list[str]) -> float:
-    """The injected fault is removed."""
-    while injected_faults:
-        emulator_admin.remove_fault(injected_faults.pop())
+@when("the failure switch is cleared on every serving host", target_fixture="recovered_at")
+def bedrock_recovers(failure_switches: Any, evidence: EvidenceRecorder) -> float:
+    """Disarm every switch the scenario armed; the circuits recover by themselves."""
+    circuits = failure_switches.circuits()
+    evidence.data("Bedrock failure switch cleared", failure_switches.clear())
+    evidence.data("Bedrock circuits when cleared", circuits)
     return time.monotonic()
 
 
 @then("emergency operations are answered through route direct again within the circuit reset time")
 def direct_again(
-    recovered_at: float,
-    sender: Sender,
-    target: Any,
-    http: Any,
-    support_token: str,
-    evidence: EvidenceRecorder,
+    recovered_at: float, sender: Sender, failure_switches: Any, evidence: EvidenceRecorder
 ) -> None:
-    """Within the circuit's reset timeout (read from the service) emergency operations go direct again."""
-    url = target.endpoints.slot(target.new_slot)
-    if url is None:
-        inconclusive("circuit reset time", f"slot {target.new_slot} is not reachable")
-    circuit = ServiceAdmin(http, url, support_token).circuits()["bedrock"]
-    limit = float(circuit["reset_timeout_s"])
+    """Within the circuits' reset timeout (read from every host) emergency operations go direct again."""
+    circuit = failure_switches.circuits()
+    if not circuit:
+        inconclusive("circuit reset time", "no host's Bedrock failure switch was armed")
+    limit = max(float(c["reset_timeout_s"]) for c in circuit.values())
     attempts = []
     while True:
         reply = sender.customer("emergency", unique_query("Recovery validation"))
@@ -267,22 +262,21 @@ def frequent_queries_sent(
     slots = serving_slots(http, target)
     before, before_error = scrape_or_error(http, target, slots)
     started = time.monotonic()
-    cached: dict[float, int] = {}
+    cached: list[float] = []
     replies = []
     for _ in range(times):
         for query in frequent_queries:
             reply = sender.customer("routine", query)
             replies.append(reply)
             if reply.ok and reply.route == "cache":
-                ms = float(math.ceil(reply.elapsed_ms))  # rounded up: never below the measured time
-                cached[ms] = cached.get(ms, 0) + 1
+                cached.append(reply.elapsed_ms)
     seconds = time.monotonic() - started
     after, after_error = scrape_or_error(http, target, slots)
     return MeasuredSpan(
         description=f"{len(replies)} frequent-query operations through the load balancer",
         seconds=seconds,
-        latency={"cached": from_locust(cached)} if cached else {},
-        latency_source="client-measured response times of answers with route cache (ms, rounded up)",
+        latency={"cached": from_exact(cached)} if cached else {},
+        latency_source="client-measured response times of answers with route cache (ms, decimal-3 buckets)",
         slots=slots,
         before=before,
         after=after,
@@ -302,18 +296,12 @@ def _count_routes(replies: list[OperationReply]) -> dict[str, int]:
 # --- Compliance Validation ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def received_cursors(emulator_admin: EmulatorAdmin, mcp_admin: Any) -> dict[str, int]:
-    """Where the emulator's and the MCP server's request logs stood before the scenario."""
-    return {"bedrock": emulator_admin.last_seq(), "mcp": mcp_admin.last_seq()}
-
-
 @when(
     "operations of every type containing personal data are sent through the load balancer",
     target_fixture="pii_replies",
 )
 def pii_operations(
-    sender: Sender, received_cursors: dict[str, int], evidence: EvidenceRecorder
+    sender: Sender, probe_started: datetime, evidence: EvidenceRecorder
 ) -> list[OperationReply]:
     """One customer operation of each type carrying an email, a phone number, an IBAN and a card."""
     replies = [
@@ -335,21 +323,29 @@ def no_answer_has_pii(pii_replies: list[OperationReply]) -> None:
         require(not missing, f"the {reply.body.get('type')} answer does not report redacting {missing}")
 
 
-@then("neither Bedrock nor the MCP server received any of the personal data")
+@then(
+    "Bedrock's invocation logs and the release's audit of its MCP tool calls hold none of the personal data"
+)
 def models_received_no_pii(
-    emulator_admin: EmulatorAdmin,
-    mcp_admin: Any,
-    received_cursors: dict[str, int],
+    pii_replies: list[OperationReply],
+    probe_started: datetime,
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
     evidence: EvidenceRecorder,
 ) -> None:
-    """The request logs of Bedrock (emulator) and of the MCP server hold no form of the planted data."""
-    _, bedrock = emulator_admin.requests_after(received_cursors["bedrock"])
-    _, tools = mcp_admin.requests_after(received_cursors["mcp"])
-    evidence.data("received by Bedrock and MCP", {"bedrock": bedrock, "mcp": tools})
-    require(bedrock, "Bedrock received nothing: the operations did not travel the direct path")
-    require(tools, "the MCP server received nothing: the operations did not travel the MCP path")
-    leaked = PII_PROBE.found_in([bedrock, tools])
-    require(not leaked, f"personal data reached Bedrock or the MCP server: {leaked}")
+    """Bedrock's invocation logs and every serving host's tool-call audit hold each call, redacted only."""
+    require_nothing_leaked(
+        pii_replies,
+        since=probe_started,
+        invocation_logs=invocation_logs,
+        session=http,
+        target=target,
+        token=support_token,
+        slots=serving_slots(http, target),
+        evidence=evidence,
+    )
 
 
 @pytest.fixture
@@ -374,16 +370,12 @@ def _violation_counts(target: Any, http: Any, token: str) -> dict[str, int]:
     target_fixture="residency_reply",
 )
 def residency_attempt(
-    sender: Sender,
-    violations_before: dict[str, int],
-    emulator_admin: EmulatorAdmin,
-    evidence: EvidenceRecorder,
+    sender: Sender, violations_before: dict[str, int], probe_started: datetime, evidence: EvidenceRecorder
 ) -> dict[str, Any]:
     """An emergency (which would go direct) from a customer in us-east-1."""
-    cursor = emulator_admin.last_seq()
     reply = sender.customer("emergency", unique_query("Residency validation"), customer_region="us-east-1")
     evidence.data("operation", reply.to_dict())
-    return {"reply": reply, "cursor": cursor}
+    return {"reply": reply}
 
 
 @then(
@@ -401,14 +393,35 @@ def residency_refused(route: str, reason: str, residency_reply: dict[str, Any]) 
     )
 
 
-@then("Bedrock received nothing of it")
-def bedrock_received_nothing(residency_reply: dict[str, Any], emulator_admin: EmulatorAdmin) -> None:
-    """No model call carries the operation's marker."""
-    marker = str(residency_reply["reply"].request["query"]).rsplit("[check ", 1)[1].rstrip("]")
-    _, received = emulator_admin.requests_after(residency_reply["cursor"])
+@then("Bedrock logged no call of it once a later direct call is logged")
+def bedrock_logged_nothing_of_it(
+    residency_reply: dict[str, Any],
+    sender: Sender,
+    probe_started: datetime,
+    invocation_logs: Any,
+    evidence: EvidenceRecorder,
+) -> None:
+    """Absence is read only after a later direct call's record arrived: delivery is asynchronous."""
+    later = sender.customer("emergency", unique_query("Residency sentinel"))
     require(
-        not [r for r in received if marker in str(r.get("body"))], "Bedrock received the refused operation"
+        later.ok and later.route == "direct", f"the later emergency was not answered direct: {later.body}"
     )
+    refused, sentinel = marker_of(residency_reply["reply"]), marker_of(later)
+    try:
+        log = invocation_logs.wait_for([sentinel], probe_started)
+    except InvocationLogError as exc:
+        inconclusive("Bedrock invocation logs", str(exc))
+    evidence.data(
+        "invocation logs after the refusal",
+        {**log.summary(), "refused": refused, "later": [i.summary() for i in log.with_marker(sentinel)]},
+    )
+    if not log.with_marker(sentinel):
+        inconclusive(
+            "Bedrock invocation logs",
+            f"the later direct call [check {sentinel}] was not delivered within the delivery timeout",
+        )
+    calls = log.with_marker(refused)
+    require(not calls, f"Bedrock logged the refused operation: {[i.summary() for i in calls]}")
 
 
 @then("the refusal is recorded as a compliance violation")

@@ -15,6 +15,7 @@ from typing import Any
 from pytest_bdd import given, parsers, then
 
 from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.monitor import LiveGate
 from bedrock_release.load.runner import monitoring_plan
 from bedrock_release.plan import FLAG_MONITORING_S, FLAGS
 from bedrock_release.suite import gates
@@ -92,14 +93,21 @@ def mcp_only(target: Any, http: Any, sender: Sender, evidence: EvidenceRecorder)
     )
 
 
-def _stability_span(target: Any, http: Any, purpose: str) -> Any:
+def _stability_span(target: Any, http: Any, purpose: str, threshold_pct: float | None = None) -> Any:
     if not target.endpoints.traffic:
         inconclusive("stability watch", "the target has no load balancer endpoint")
     period = target.scaled(FLAG_MONITORING_S)
     plan = monitoring_plan(
-        target.endpoints.traffic, target.time_scale, target.results_dir, purpose=purpose, duration_s=period
+        target.endpoints.traffic,
+        target.time_scale,
+        target.results_dir,
+        purpose=purpose,
+        duration_s=period,
+        workers=target.load_workers,
     )
-    return measure_load(http, target, plan, admin_token=None).with_required(period)
+    # An unstable system after the rollback is known at once (the gate's sequential test stops the load).
+    live = (LiveGate.failed(threshold_pct),) if threshold_pct is not None else ()
+    return measure_load(http, target, plan, admin_token=None, live=live).with_required(period)
 
 
 @then(
@@ -112,7 +120,7 @@ def stable_after_rollback(
     pct: float, min_requests: int, rollback: Rollback, target: Any, http: Any, evidence: EvidenceRecorder
 ) -> None:
     """Customer traffic for one monitoring period (the plan's 2 minutes, scaled) after the rollback."""
-    span = _stability_span(target, http, f"stability-{rollback.tier}")
+    span = _stability_span(target, http, f"stability-{rollback.tier}", pct)
     evidence.data("stability watch", dict(span.raw))
     evidence.gate(
         gates.error_rate_over_span(

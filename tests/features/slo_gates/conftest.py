@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from bedrock_release.suite import gates
 from bedrock_release.suite.aws_readings import read_budget
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
 from bedrock_release.suite.measurement import MeasuredSpan, measure_load, scrape_or_error
+from bedrock_release.suite.slo_spec import load_slo_specs
+
+_FEATURE = Path(__file__).resolve().parents[3] / "features" / "slo_gates.feature"
 
 #: The SLO gates of phase 3 (the decision point requires every one of them).
 PHASE3_GATES = (
@@ -28,7 +32,11 @@ PHASE3_GATES = (
 
 @pytest.fixture(scope="session")
 def slo_span(target: Any, http: Any, secrets: Any, pytestconfig: pytest.Config) -> MeasuredSpan:
-    """The phase 3 load, run once per session: verification traffic for two rolling windows."""
+    """The phase 3 load, run once per session: verification traffic for two rolling windows.
+
+    The feature's error-rate and latency gates are watched while it runs: a breach their sequential
+    test proves stops the load at once and fails those gates; a pass still needs the whole load.
+    """
 
     if not target.endpoints.traffic:
         inconclusive("SLO load", "the target has no load balancer endpoint")
@@ -37,8 +45,10 @@ def slo_span(target: Any, http: Any, secrets: Any, pytestconfig: pytest.Config) 
         target.time_scale,
         target.results_dir,
         duration_s=pytestconfig.getoption("--load-duration-s"),
+        workers=target.load_workers,
     )
-    return measure_load(http, target, plan, admin_token=secrets.support_admin_token)
+    live = gates.live_gates(load_slo_specs(_FEATURE))
+    return measure_load(http, target, plan, admin_token=secrets.support_admin_token, live=live)
 
 
 @given(

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,16 @@ from bedrock_release.plan import FLAG_MONITORING_S, ROLLING_WINDOW_S
 from bedrock_release.suite.admin_apis import ServiceAdmin
 from bedrock_release.suite.audit_trails import audits_of
 from bedrock_release.suite.checks import EU_BEDROCK_REGIONS, PII_PROBE, check_marker, require, unique_query
-from bedrock_release.suite.compliance_record import review_violations, scan_for_pii, since
+from bedrock_release.suite.compliance_record import review_violations, scan_for_pii
 from bedrock_release.suite.evidence import EvidenceRecorder, inconclusive
+from bedrock_release.suite.invocation_logs import InvocationLogError
 from bedrock_release.suite.journal import parse_ts
 from bedrock_release.suite.measurement import measure_load, scrape_or_error
 from bedrock_release.suite.operations import OperationReply, Sender
+from bedrock_release.suite.service_audit import ServiceAuditError, read_service_audit
 from bedrock_release.suite.slo_spec import load_slo_specs
 from bedrock_release.suite.traffic import serving_slots
-from bedrock_release.suite.watch import Watch, WindowEvaluation, evaluate_watch, run_watch
+from bedrock_release.suite.watch import Evaluation, customer_windows, watch_windows
 
 _DATA = Path(__file__).parent / "data"
 _FEATURES = Path(__file__).resolve().parents[3] / "features"
@@ -79,58 +82,61 @@ def _deployed_at(journal: Any, target: Any) -> datetime | None:
 
 
 @pytest.fixture(scope="session")
-def watch(target: Any, http: Any) -> Watch:
-    """The post-deployment watch, run once per session (customer traffic, windows of 5 minutes scaled)."""
+def watch(target: Any, http: Any) -> tuple[Evaluation, ...]:
+    """The post-deployment watch, run once per session: one evaluation per 5-minute window (scaled).
+
+    The suite's watch (suite.watch, the pipeline's too): customer traffic per window with the error-rate
+    and latency gates watched live, every SLO gate evaluated per window, stopping at the first breach.
+    """
+    specs = load_slo_specs(_FEATURES / "slo_gates.feature")
+    window_s = target.scaled(ROLLING_WINDOW_S)
     try:
-        return run_watch(
-            http, target, required_s=target.scaled(2 * 3600), window_s=target.scaled(ROLLING_WINDOW_S)
-        )
+        measure = customer_windows(http, target, specs)
     except ValueError as exc:
         inconclusive("post-deployment watch", str(exc))
+    planned = max(1, math.ceil(target.scaled(2 * 3600) / window_s - 1e-9))
+    return watch_windows(measure, specs, planned=planned, window_s=window_s)
 
 
 @given("the post-deployment watch of the release", target_fixture="watch_evaluations")
-def post_deployment_watch(watch: Watch, evidence: EvidenceRecorder) -> list[WindowEvaluation]:
+def post_deployment_watch(
+    watch: tuple[Evaluation, ...], evidence: EvidenceRecorder
+) -> tuple[Evaluation, ...]:
     """Customer traffic for the plan's two hours, each 5-minute window evaluated against the SLO gates."""
-    evidence.data("watch", watch.summary())
-    if watch.run.results is None:
-        inconclusive("post-deployment watch", watch.run.error or "no results")
-    evaluations = evaluate_watch(watch, load_slo_specs(_FEATURES / "slo_gates.feature"))
-    evidence.data(
-        "watch evaluations",
-        [
-            {"window": e.index, "start": e.start, "end": e.end, "gates": [g.to_dict() for g in e.gates]}
-            for e in evaluations
-        ],
-    )
-    return evaluations
+    evidence.data("watch evaluations", [e.to_dict() for e in watch])
+    if not watch:
+        inconclusive("post-deployment watch", "no window was evaluated")
+    return watch
 
 
 @then(parsers.parse("the watch covered {hours:d} hours at the run's time scale"))
-def watch_covered(hours: int, watch: Watch, target: Any, evidence: EvidenceRecorder) -> None:
-    """The continuous load lasted the scaled watch period."""
+def watch_covered(
+    hours: int, watch_evaluations: tuple[Evaluation, ...], target: Any, evidence: EvidenceRecorder
+) -> None:
+    """The windows of the watch together measured the scaled watch period."""
     required = target.scaled(hours * 3600)
-    covered = watch.run.results.duration_s if watch.run.results else 0.0
+    covered = sum(e.measured_s or 0.0 for e in watch_evaluations)
+    enough = covered + 0.25 * len(watch_evaluations) >= required
     evidence.gate(
         GateResult(
             name="post-deployment-watch-coverage",
-            verdict=Verdict.PASS if covered + 0.25 >= required else Verdict.INCONCLUSIVE,
+            verdict=Verdict.PASS if enough else Verdict.INCONCLUSIVE,
             value=covered,
             threshold=required,
             unit="s",
             comparison=Comparison.AT_LEAST,
-            samples=1,
+            samples=len(watch_evaluations),
             min_samples=1,
             window=Window(f"{hours} h at time scale {target.time_scale:g}", required),
-            source=f"locust results {watch.run.plan.results_path}",
-            reasons=() if covered + 0.25 >= required else ("the watch was shorter than required",),
+            source=f"locust results of {len(watch_evaluations)} watch windows under {target.results_dir}",
+            reasons=() if enough else ("the watch was shorter than required",),
         )
     )
 
 
 @then("every evaluation of the SLO gates during the watch passed")
 def every_watch_evaluation_passed(
-    watch_evaluations: list[WindowEvaluation], evidence: EvidenceRecorder
+    watch_evaluations: tuple[Evaluation, ...], evidence: EvidenceRecorder
 ) -> None:
     """Every gate of every window passed (too few samples in a window is inconclusive)."""
     require(watch_evaluations, "the watch has no evaluated window")
@@ -253,6 +259,7 @@ def baseline_and_hybrid(target: Any, http: Any, evidence: EvidenceRecorder) -> d
         target.results_dir,
         purpose="hybrid-latency",
         duration_s=target.scaled(FLAG_MONITORING_S),
+        workers=target.load_workers,
     )
     span = measure_load(http, target, plan, admin_token=None)
     if span.traffic_error:
@@ -262,10 +269,15 @@ def baseline_and_hybrid(target: Any, http: Any, evidence: EvidenceRecorder) -> d
     return {"baseline": baseline, "hybrid": hybrid}
 
 
-def _mean_ms(results: Any) -> tuple[float, int]:
-    total = sum(v * c for kind in results.kinds.values() for v, c in kind.response_times.items())
-    count = sum(c for kind in results.kinds.values() for c in kind.response_times.values())
-    return (total / count if count else math.nan), count
+def _mean_ms(results: Any) -> tuple[float, float, int]:
+    """The mean response time lies between the means of the buckets' lower and upper bounds."""
+    buckets = [b for kind in results.kinds.values() for b in kind.histogram().buckets]
+    count = sum(b.count for b in buckets)
+    if not count or any(math.isinf(b.upper) for b in buckets):
+        return math.nan, math.nan, count
+    low = sum(b.lower * b.count for b in buckets) / count
+    high = sum(b.upper * b.count for b in buckets) / count
+    return low, high, count
 
 
 @then(
@@ -274,11 +286,15 @@ def _mean_ms(results: Any) -> tuple[float, int]:
     )
 )
 def latency_reduced(pct: float, latency_comparison: dict[str, Any], evidence: EvidenceRecorder) -> None:
-    """(baseline mean - hybrid mean) / baseline mean, strictly more than pct percent."""
-    base, base_n = _mean_ms(latency_comparison["baseline"])
-    hyb, hyb_n = _mean_ms(latency_comparison["hybrid"])
-    if not base_n or not hyb_n:
-        inconclusive("latency reduction", f"baseline {base_n} and hybrid {hyb_n} samples")
+    """(baseline mean - hybrid mean) / baseline mean, strictly more than pct percent.
+
+    Each mean is known to lie within its buckets' bounds: the reduction taken is the least it can be
+    (the baseline at its lowest, the hybrid at its highest).
+    """
+    base, _, base_n = _mean_ms(latency_comparison["baseline"])
+    _, hyb, hyb_n = _mean_ms(latency_comparison["hybrid"])
+    if not base_n or not hyb_n or math.isnan(base) or math.isnan(hyb) or base <= 0:
+        inconclusive("latency reduction", f"baseline {base_n} and hybrid {hyb_n} samples with finite bounds")
     reduction = 100.0 * (base - hyb) / base
     evidence.gate(
         GateResult(
@@ -295,7 +311,10 @@ def latency_reduced(pct: float, latency_comparison: dict[str, Any], evidence: Ev
                 f"locust results {latency_comparison['baseline'].path} (MCP-only) and "
                 f"{latency_comparison['hybrid'].path} (hybrid)"
             ),
-            reasons=(f"mean {base:.1f} ms MCP-only, {hyb:.1f} ms hybrid; must be more than {pct:g} % lower",),
+            reasons=(
+                f"mean at least {base:.1f} ms MCP-only, at most {hyb:.1f} ms hybrid; "
+                f"must be more than {pct:g} % lower",
+            ),
         )
     )
 
@@ -421,31 +440,50 @@ def alarms_operational(monitoring: Any, target: Any, http: Any, evidence: Eviden
     )
 
 
+def _since_deployment(journal: Any, target: Any) -> datetime:
+    moment = _deployed_at(journal, target)
+    if moment is None:
+        inconclusive("since the deployment", "the journal does not say when the new slot got the release")
+    return moment
+
+
 @then("no personal data reached Bedrock or the MCP server since the deployment")
 def no_pii_since_deployment(
-    emulator_admin: Any, mcp_admin: Any, target: Any, journal: Any, evidence: EvidenceRecorder
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
+    journal: Any,
+    evidence: EvidenceRecorder,
 ) -> None:
-    """Scan everything Bedrock (emulator) and the MCP server logged since the deployment."""
-    moment = _deployed_at(journal, target)
-    _, bedrock = emulator_admin.requests_after(0)
-    _, tools = mcp_admin.requests_after(0)
-    if (
-        moment is not None
-        and bedrock
-        and parse_ts(str(bedrock[0]["ts"])) > moment
-        and int(bedrock[0]["seq"]) > 1
-    ):
-        inconclusive(
-            "PII scan", "the emulator's log (newest 10 000 requests) does not reach back to the deployment"
+    """Scan every request Bedrock logged and every MCP tool call the serving hosts audited since then."""
+    moment = _since_deployment(journal, target)
+    try:
+        log = invocation_logs.read(moment)
+        retention = invocation_logs.retention_days()
+        audit = read_service_audit(
+            http, target, support_token, serving_slots(http, target), actions={"mcp.tool_call"}, since=moment
         )
-    received = since(bedrock, moment) + since(tools, moment)
+    except (InvocationLogError, ServiceAuditError) as exc:
+        inconclusive("PII scan", str(exc))
+    if retention is not None and datetime.now(UTC) - moment > timedelta(days=retention):
+        inconclusive("PII scan", f"{log.group} keeps {retention} days: it no longer reaches back to {moment}")
+    received = [i.input_body for i in log.invocations]
+    received += [r.data.get("arguments") for r in audit.of("mcp.tool_call")]
     scan = scan_for_pii(received)
     planted = PII_PROBE.found_in(received)
     evidence.data(
         "PII scan",
-        {"since": str(moment), "scanned": scan.scanned, "findings": list(scan.findings), "planted": planted},
+        {
+            "since": str(moment),
+            "sources": [log.source, audit.source],
+            "invocations": len(log.invocations),
+            "tool_calls": len(audit.of("mcp.tool_call")),
+            "findings": list(scan.findings),
+            "planted": planted,
+        },
     )
-    require(received, "nothing was received by Bedrock or the MCP server since the deployment")
+    require(received, "nothing was sent to Bedrock or the MCP tier since the deployment")
     require(
         not scan.findings and not planted,
         f"personal data reached Bedrock or MCP: {list(scan.findings)[:5]} {planted}",
@@ -473,18 +511,58 @@ def every_operation_audited(target: Any, http: Any, support_token: str, evidence
 
 
 @then("every direct Bedrock call since the deployment went to an EU region")
-def direct_calls_in_eu(emulator_admin: Any, target: Any, journal: Any, evidence: EvidenceRecorder) -> None:
-    """The region of every call in Bedrock's (the emulator's) log since the deployment."""
-    moment = _deployed_at(journal, target)
-    _, bedrock = emulator_admin.requests_after(0)
-    calls = since(bedrock, moment)
+def direct_calls_in_eu(
+    invocation_logs: Any,
+    target: Any,
+    http: Any,
+    support_token: str,
+    journal: Any,
+    evidence: EvidenceRecorder,
+) -> None:
+    """Every record in Bedrock's invocation logs is in an EU region, and every operation answered direct
+    (the serving hosts' audit) has its record there: a call made elsewhere would be missing from them."""
+    moment = _since_deployment(journal, target)
+    try:
+        log = invocation_logs.read(moment)
+        audit = read_service_audit(
+            http,
+            target,
+            support_token,
+            serving_slots(http, target),
+            actions={"support.operation"},
+            since=moment,
+        )
+    except (InvocationLogError, ServiceAuditError) as exc:
+        inconclusive("EU residency", str(exc))
     regions: dict[str, int] = {}
-    for call in calls:
-        regions[str(call.get("region"))] = regions.get(str(call.get("region")), 0) + 1
-    evidence.data("Bedrock regions", {"since": str(moment), "regions": regions})
-    require(calls, "Bedrock received no call since the deployment")
+    for call in log.invocations:
+        regions[call.region] = regions.get(call.region, 0) + 1
+    logged = Counter(text for call in log.invocations if call.ok for text in call.user_texts())
+    direct = Counter(
+        str(r.data.get("query_redacted"))
+        for r in audit.of("support.operation")
+        if r.data.get("route") == "direct" and r.data.get("status") == 200
+    )
+    unlogged = direct - logged
+    evidence.data(
+        "Bedrock regions",
+        {
+            "since": str(moment),
+            "sources": [log.source, audit.source],
+            "regions": regions,
+            "direct_operations": sum(direct.values()),
+            "not_in_the_invocation_logs": sum(unlogged.values()),
+            "examples": list(unlogged)[:5],
+        },
+    )
+    require(log.invocations, "Bedrock logged no call since the deployment")
     outside = {r: n for r, n in regions.items() if r not in EU_BEDROCK_REGIONS}
     require(not outside, f"direct Bedrock calls outside the EU: {outside}")
+    require(
+        not unlogged,
+        f"{sum(unlogged.values())} of {sum(direct.values())} operations answered direct are not in the "
+        f"invocation logs of {log.group} ({log.region}): {list(unlogged)[:3]}",
+    )
 
 
 @then("no compliance violation was recorded since the deployment")

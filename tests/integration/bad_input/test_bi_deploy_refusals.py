@@ -24,8 +24,6 @@ import pytest
 import requests
 from pipeline_env import REPO, PipelineEnv
 
-from bedrock_release.pipeline.lock import DeployLock
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 _HTTP = requests.Session()
 _HTTP.trust_env = False
@@ -44,7 +42,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PipelineEnv]:
 def _nothing_started(env: PipelineEnv) -> None:
     assert not (env.runs / "sandbox" / "state.json").exists(), "the sandbox was started"
     assert not list(env.runs.glob("2*-*")), "a run was created"
-    assert not (env.runs / "deploy.lock").exists(), "the deploy lock was taken"
+    assert not list(env.runs.glob("*/lock-holder.json")), "the deploy lock was taken"
 
 
 @pytest.mark.parametrize(
@@ -127,7 +125,7 @@ def _snapshot(env: PipelineEnv) -> dict[str, Any]:
     return {
         "weights": weights,
         "slots": slots,
-        "lock_held": DeployLock(env.runs / "deploy.lock").status().held,
+        "lock_held": env.lock().status().held,
     }
 
 

@@ -24,7 +24,6 @@ from pipeline_env import ANSIBLE_PLAYBOOK, HERE, REPO, PipelineEnv
 
 from audit_trail import verify
 from bedrock_release.pipeline.drills import pending_injections
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 from bedrock_release.report.model import Report
 
@@ -167,7 +166,7 @@ class FaultEnv(PipelineEnv):
         assert mcp == {"status": "ok", "down": False}
         state = self.state(run_dir)
         assert pending_injections(state.drill, state.fault or "") == [], state.drill
-        assert not DeployLock(self.runs / "deploy.lock").status().held
+        assert not self.lock().status().held
         assert verify(run_dir / "audit.jsonl").ok
 
 

@@ -29,7 +29,6 @@ import pytest
 from flt_env import FaultEnv, WeightsRecorder
 
 from audit_trail import verify
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -91,7 +90,7 @@ def test_second_deploy_is_refused_with_the_owner_and_a_kill_in_phase_2_leaves_a_
         second = env.playbook("deploy.yml", release=RELEASE)
         TIMES["second deploy refused"] = round(second.duration_s, 1)
         assert second.returncode != 0
-        holder = DeployLock(env.runs / "deploy.lock").status()
+        holder = env.lock().status()
         assert holder.held
         assert not holder.stale
         assert holder.info is not None
@@ -118,8 +117,10 @@ def test_second_deploy_is_refused_with_the_owner_and_a_kill_in_phase_2_leaves_a_
     state = env.state(run_dir)
     assert state.interrupted
     assert state.current_phase == 2
-    status = DeployLock(env.runs / "deploy.lock").status()
+    env.wait_lock_stale()  # the killed deploy's heartbeat process notices and stops: three beats missed
+    status = env.lock().status()
     assert status.stale, status.describe()
+    assert not status.expired, "the operator can still resume: the lock has not expired"
     assert "pid" in status.describe()
     assert "age" in status.describe()
     plain = env.playbook("deploy.yml", release=RELEASE)
@@ -169,7 +170,7 @@ def test_resume_after_the_phase_2_kill_deploys_nothing_twice(env: FaultEnv) -> N
     assert not [w for w in samples if w["blue"] == 100 and w["green"] == 100]
     allowed = {(100, 0)} | {(int(w.get("blue", 0)), int(w.get("green", 0))) for w in state.weights}
     assert {(w["blue"], w["green"]) for w in samples} <= allowed, "a weight the lock holder never set"
-    assert not DeployLock(env.runs / "deploy.lock").status().held, "a paused run releases the lock"
+    assert not env.lock().status().held, "a paused run releases the lock"
 
 
 def test_a_kill_in_phase_5_leaves_known_flags_and_the_rollback_by_hand_restores_the_previous_release(
@@ -191,7 +192,7 @@ def test_a_kill_in_phase_5_leaves_known_flags_and_the_rollback_by_hand_restores_
     )
     state = env.state(run_dir)
     assert state.current_phase == 5
-    assert DeployLock(env.runs / "deploy.lock").status().stale
+    env.wait_lock_stale()
     journaled_on = [e.flag for e in state.flag_events if e.value]
     time.sleep(3)  # the slots poll the flag store every second
     live = env.slot_get("green", "/v1/flags")["values"]

@@ -24,7 +24,6 @@ from flt_drill_support import RELEASE, TIMES, drill, module_env, repair
 from flt_env import FaultEnv
 
 from bedrock_release.pipeline import drill_injectors, drills
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.report.render import load_view, render_markdown
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -172,7 +171,7 @@ def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_unlock
     assert "It left traffic blue 100 %, green 0 %" in page["reason"]
     assert "deploy lock is free" in page["reason"]
     assert f"make rollback TIER=full RUN={run_dir.name}" in page["reason"]
-    assert not DeployLock(env.runs / "deploy.lock").status().held
+    assert not env.lock().status().held
     state = env.state(run_dir)
     assert drills.pending_injections(state.drill, FAULT) == [], "the rescue clears the rollback's fault"
     report_md = render_markdown(load_view(run_dir))
@@ -210,5 +209,5 @@ def test_a_rollback_stopped_before_its_own_rescue_still_ends_the_run_failed_repo
     assert pages[-1]["event"] == "no_go"
     assert pages[-1]["delivered"] is True
     assert "rollback_propagation_timeout_s" in pages[-1]["reason"]
-    assert not DeployLock(env.runs / "deploy.lock").status().held
+    assert not env.lock().status().held
     env.assert_back_on_previous(run_dir)  # the stopped rollback changed nothing

@@ -21,7 +21,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bedrock_release.pipeline.inventory_vars import SHARED_STATE_VAR, inventory_value
 from bedrock_release.pipeline.journal import read_state
+from bedrock_release.pipeline.lock import DeployLock
+from bedrock_release.pipeline.shared_state import SharedState
+from bedrock_release.plan import plan_sha256
 from bedrock_release.release import artifact as release_artifact
 from bedrock_release.release.approvals import REQUIRED_ROLES, load_private_key, sign_approval, write_keypair
 
@@ -56,6 +60,10 @@ class PipelineEnv:
     ports: dict[str, int] = field(default_factory=dict)
     staging_ports: dict[str, int] = field(default_factory=dict)
     use_standins: bool = True
+    #: Another controller of the same environment: its sandbox, releases, keys and secrets are used.
+    shares_sandbox_of: PipelineEnv | None = None
+    #: Inventory variables of this environment that differ from inventories/local (e.g. a short lock expiry).
+    private_vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runs(self) -> Path:
@@ -100,6 +108,20 @@ class PipelineEnv:
         if self.use_standins:
             private["release_verification_test_paths"] = [str(HERE / "standin_suite" / "checks.py")]
             private["release_monitoring_role"] = "monitoring_standin"
+        first = self.shares_sandbox_of
+        if first is not None:
+            private.update(
+                release_releases_dir=str(first.releases),
+                release_keys_dir=str(first.runs / "sandbox" / "keys"),
+                release_secrets_file=str(first.runs / "sandbox" / "secrets.env"),
+                sandbox_runtime_dir=str(first.runs / "sandbox"),
+                # The roles that drive the sandbox's slots default to release_runs_dir/sandbox.
+                component_rollout_sandbox_runtime_dir=str(first.runs / "sandbox"),
+                drill_sandbox_runtime_dir=str(first.runs / "sandbox"),
+                rollback_sandbox_runtime_dir=str(first.runs / "sandbox"),
+                release_staging_runs_dir=str(first.root / "staging"),
+            )
+        private.update(self.private_vars)
         target = self.inventory / "group_vars" / "all" / "zz_private.yml"
         target.write_text("---\n" + json.dumps(private, indent=2) + "\n", encoding="utf-8")
 
@@ -125,6 +147,7 @@ class PipelineEnv:
                 role=role,
                 approver=f"{role} approver (pipeline test)",
                 release=release,
+                plan_sha256=plan_sha256(),
                 statement=f"{role} approves {release} for the pipeline test",
                 issued_at=now - timedelta(minutes=1),
                 expires_at=now + timedelta(hours=hours),
@@ -161,6 +184,35 @@ class PipelineEnv:
         name = f"{time.strftime('%H%M%S')}-{Path(playbook).stem}.log"
         (log / name).write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr, encoding="utf-8")
         return proc
+
+    def controller(self, root: Path) -> PipelineEnv:
+        """A second controller of this environment: its own runs folder and inventory copy, same sandbox."""
+        other = type(self)(
+            root,
+            ports=dict(self.ports),
+            staging_ports=dict(self.staging_ports),
+            use_standins=self.use_standins,
+            shares_sandbox_of=self,
+            private_vars=dict(self.private_vars),
+        )
+        other.write_inventory()
+        return other
+
+    def shared_state(self) -> SharedState:
+        """The shared lock and state of this environment, as its inventory names them (its own moto)."""
+        return SharedState.from_mapping(inventory_value(self.inventory, SHARED_STATE_VAR))
+
+    def lock(self) -> DeployLock:
+        """The environment's shared deploy lock (DynamoDB in its moto)."""
+        return DeployLock(self.shared_state())
+
+    def wait_lock_stale(self, timeout_s: float = 60.0) -> None:
+        """Wait until the lock looks stale (a killed deploy's heartbeat stopped: three beats missed)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.lock().status().stale:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the deploy lock did not look stale within {timeout_s} s")
+            time.sleep(0.5)
 
     def latest(self) -> Path:
         """The run runs/latest points at."""

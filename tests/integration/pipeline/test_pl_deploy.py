@@ -18,7 +18,6 @@ from pipeline_env import PipelineEnv
 from pl_live import checked_report, deploy, flags, module_env, release_of, weights
 
 from audit_trail import read
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -52,7 +51,7 @@ def test_happy_path_deploys_the_release_to_100_percent_with_every_flag_on(env: P
     assert weights(env) == {"blue": 0, "green": 100}
     assert release_of(env, "green") == "1.1.0"
     assert flags(env, "green") == dict.fromkeys(FLAGS, True)
-    assert not DeployLock(env.runs / "deploy.lock").status().held
+    assert not env.lock().status().held
 
 
 def test_a_new_release_goes_to_the_other_slot(env: PipelineEnv) -> None:
@@ -78,8 +77,8 @@ def test_the_same_release_again_is_refused_as_nothing_to_deploy(env: PipelineEnv
 
 
 def test_a_deploy_is_refused_while_another_holds_the_lock(env: PipelineEnv) -> None:
-    lock = DeployLock(env.runs / "deploy.lock")
-    lock.acquire("20261126T000000Z-9.9.9", pid=os.getpid(), owner="carol@release")
+    lock = env.lock()
+    carol = lock.acquire("20261126T000000Z-9.9.9", pid=os.getpid(), owner="carol@release")
     try:
         latest = env.latest()
         proc = env.playbook("deploy.yml", release="1.3.0")
@@ -97,7 +96,7 @@ def test_a_deploy_is_refused_while_another_holds_the_lock(env: PipelineEnv) -> N
         assert "another deploy holds the lock: deploy lock held by carol@release" in page["reason"]
         assert "this run never held the deploy lock" in page["reason"]
     finally:
-        lock.release("20261126T000000Z-9.9.9")
+        lock.release(carol.token)
 
 
 def test_an_interrupted_deploy_refuses_the_next_one_and_resumes_without_redoing_phases(

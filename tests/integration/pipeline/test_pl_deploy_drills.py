@@ -12,9 +12,9 @@ import pytest
 from pipeline_env import PipelineEnv
 from pl_live import TIMES, checked_report, deploy, emulator_rules, flags, module_env, release_of, weights
 
-from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.plan import FLAGS
 from bedrock_release.pre_deployment import read_drill_record
+from bedrock_release.release.approvals import load_trusted_keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RELEASES = ("1.0.0", "1.1.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0")
@@ -69,13 +69,15 @@ def test_rollback_by_hand(env: PipelineEnv, tier: str) -> None:
     assert report["rollback"]["tier"] == tier
     assert report["rollback"]["verified"] is True
     assert report["outcome"] == "rolled_back"
-    assert not DeployLock(env.runs / "deploy.lock").status().held
+    assert not env.lock().status().held
 
 
 def test_staging_rollback_drill_writes_a_valid_drill_record(env: PipelineEnv) -> None:
     proc = env.playbook("playbooks/staging.yml", release="1.1.0", args=("--tags", "staging_drill"))
     TIMES["staging drill (three tiers)"] = round(proc.duration_s, 1)
     assert proc.returncode == 0, proc.stdout[-4000:]
-    record = read_drill_record(env.releases / "1.1.0" / "evidence", release="1.1.0")
+    trusted = load_trusted_keys(env.runs / "sandbox" / "keys" / "trusted")
+    record = read_drill_record(env.releases / "1.1.0" / "evidence", release="1.1.0", trusted_keys=trusted)
     assert record.problems() == ()
+    assert record.key_id  # signed with the sandbox's Operations Team (ops lead) key
     assert [t.tier for t in record.tiers] == ["immediate", "partial", "full"]

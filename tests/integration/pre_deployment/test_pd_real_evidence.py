@@ -74,11 +74,20 @@ def test_real_evidence_passes_its_readers(produced: Produced) -> None:
     assert staging.pass_rate_pct > 95
     assert staging.suites["integration"].tests >= 15
     assert staging.suites["performance"].tests == 5
-    scan = read_security_scan(produced.evidence, release=RELEASE, artifact_sha256=produced.sha)
-    assert scan.critical == 0
-    assert set(scan.tools) == {"bandit", "dependency-audit"}
     trusted = load_sandbox_trusted_keys(produced.keys)
     now = datetime.now(UTC)
+    scan = read_security_scan(
+        produced.evidence, release=RELEASE, artifact_sha256=produced.sha, trusted_keys=trusted, now=now
+    )
+    assert scan.critical == 0
+    assert set(scan.tools) == {"bandit", "pip-audit"}
+    # The 2021 snapshot counts only through the sandbox Security Team's signed acceptance.
+    assert scan.risk_acceptance is not None
+    assert scan.database["age_days"] > 30
+    # The unit and security suites are pytest runs: their JUnit and Allure results agree.
+    summary = json.loads((produced.evidence / "staging" / "summary.json").read_text())
+    for suite in ("unit", "security"):
+        assert {"junit", "allure"} <= set(summary["suites"][suite]), summary["suites"][suite]
     assert read_training_record(
         produced.evidence, release=RELEASE, trusted_keys=trusted, now=now
     ).participants
@@ -129,6 +138,14 @@ def _rename_first_case(path: Path) -> None:
         ("staging", "junit_unit", _truncate, "not well-formed XML"),
         ("staging", "junit_performance", _rename_first_case, "changed after the run"),
         ("security", "bandit", lambda p: p.write_text("[]"), "changed after the scan"),
+        ("security", "pip_audit", lambda p: p.write_text('{"dependencies": []}'), "changed after the scan"),
+        (
+            "security",
+            "risk_acceptance",
+            lambda p: p.write_text(p.read_text().replace('"expires_at": "', '"expires_at": "2099')),
+            "forged or edited",
+        ),
+        ("staging", "allure_unit", lambda p: next(p.glob("*-result.json")).unlink(), "changed after the run"),
         (
             "security",
             "security_report",
@@ -148,15 +165,19 @@ def test_tampered_copy_fails_naming_the_file(  # noqa: PLR0917 - fixtures and pa
     produced: Produced, tmp_path: Path, reader, target, tamper, problem
 ) -> None:
     paths = _copy(produced, tmp_path)
-    file = {"junit_unit": paths.junit("unit"), "junit_performance": paths.junit("performance")}.get(
-        target
-    ) or getattr(paths, target)
+    file = {
+        "junit_unit": paths.junit("unit"),
+        "junit_performance": paths.junit("performance"),
+        "allure_unit": paths.allure("unit"),
+    }.get(target) or getattr(paths, target)
     tamper(file)
     trusted = load_sandbox_trusted_keys(produced.keys)
     now = datetime.now(UTC)
     readers = {
         "staging": lambda: read_staging_results(paths.root, release=RELEASE, artifact_sha256=produced.sha),
-        "security": lambda: read_security_scan(paths.root, release=RELEASE, artifact_sha256=produced.sha),
+        "security": lambda: read_security_scan(
+            paths.root, release=RELEASE, artifact_sha256=produced.sha, trusted_keys=trusted, now=now
+        ),
         "training": lambda: read_training_record(paths.root, release=RELEASE, trusted_keys=trusted, now=now),
         "business": lambda: read_business_impact(paths.root, release=RELEASE, artifact_sha256=produced.sha),
     }
@@ -170,8 +191,9 @@ def test_tampered_copy_fails_naming_the_file(  # noqa: PLR0917 - fixtures and pa
         assert "changed" in approvals.summary()
 
 
-def test_produced_output_reports_the_stale_advisory_db(produced: Produced) -> None:
+def test_produced_output_reports_the_stale_advisory_db_and_its_acceptance(produced: Produced) -> None:
     assert "safety-db" in produced.output
     assert "days old" in produced.output
+    assert "risk acceptance (sandbox Security Team) of the stale advisory database" in produced.output
     summary = json.loads((produced.evidence / "staging" / "summary.json").read_text())
     assert "not locust" in summary["suites"]["performance"]["method"]

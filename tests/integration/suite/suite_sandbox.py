@@ -11,6 +11,7 @@ import json
 import math
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,31 @@ def deploy_new_release(
                 )
 
 
+def set_flags(box: SuiteSandbox, flags: tuple[str, ...], value: bool, *, timeout_s: float = 15.0) -> None:
+    """Write the flags to SSM, journal each ``flag_set`` as the pipeline does, wait until green has them."""
+    from sandbox.seed import aws_client  # noqa: PLC0415
+
+    ssm = aws_client("ssm", box.settings)
+    log = AuditLog(Path(box.target()["journal"]))
+    for flag in flags:
+        ssm.put_parameter(
+            Name=f"{box.settings.flags_path}/{flag}", Value=str(value).lower(), Type="String", Overwrite=True
+        )
+        log.append(
+            actor="pipeline", action="flag_set", data={"flag": flag, "value": value, "previous": not value}
+        )
+    deadline = time.monotonic() + timeout_s
+    with session() as http:
+        while time.monotonic() < deadline:
+            values = http.get(box.endpoints["slots"]["green"] + "/v1/flags", timeout=5).json()["values"]
+            if all(values[f] is value for f in flags):
+                return
+            time.sleep(0.2)
+    raise AssertionError(
+        f"the flags {list(flags)} did not reach {value} on the green slot within {timeout_s:g} s"
+    )
+
+
 def target_doc(
     settings: SandboxSettings, root: Path, *, time_scale: float, journal: Path | None
 ) -> dict[str, Any]:
@@ -173,6 +199,7 @@ def target_doc(
         "aws_region": settings.aws_region,
         "bedrock_region": settings.bedrock_region,
         "bedrock_model_id": settings.bedrock_model_id,
+        "bedrock_invocation_log_group": settings.bedrock_invocation_log_group,
         "flags_path": settings.flags_path,
         "cloudwatch_namespace": settings.cloudwatch_namespace,
         "budget_name": settings.budget_name,

@@ -17,7 +17,7 @@ import pytest
 from report_browser import rendered_tree
 from suite_runner import SuiteRun, run_suite
 from suite_runtimes import record_runtime
-from suite_sandbox import SuiteSandbox, session
+from suite_sandbox import SuiteSandbox, session, set_flags
 
 from bedrock_release import monitoring as mon
 from bedrock_release.plan import FLAGS
@@ -64,6 +64,19 @@ def test_phase4_health_checks_pass(box: SuiteSandbox, out: Path) -> None:
     assert len(run.cases) == 7
 
 
+def test_a_target_without_invocation_logs_makes_the_pii_check_inconclusive(
+    box: SuiteSandbox, tmp_path: Path
+) -> None:
+    # Production's source missing (logging not set up) is never a pass, and says which group is missing.
+    group = "/bedrock-support/local/not-set-up"
+    broken = box.write_target(tmp_path / "target-no-logs.json", bedrock_invocation_log_group=group)
+    run = run_suite(broken, tmp_path / "out", box.env, markers="phase4", extra=["-k", "compliance_validator"])
+    case = run.case("compliance validator")
+    assert case.outcome == "failed", run.output[-2000:]
+    assert "INCONCLUSIVE" in case.message
+    assert f"log group {group} does not exist" in case.message
+
+
 def test_phase5_flags_one_at_a_time_then_phase5_passes(box: SuiteSandbox, out: Path) -> None:
     ssm = aws_client("ssm", box.settings)
     journal = Path(box.target()["journal"])
@@ -97,6 +110,14 @@ def test_phase6_production_validation_passes(box: SuiteSandbox, out: Path) -> No
     run = _run(box, out, "phase6", "phase6")
     record_runtime("phase6 (production validation)", run.wall_s, run.outcomes())
     assert len(run.cases) == 10
+
+
+def test_compliance_success_metric_passes_after_validation(box: SuiteSandbox, out: Path) -> None:
+    # GDPR, audit completeness, EU residency and violations since the deployment, from production's
+    # sources: Bedrock's invocation logs and the hosts' audit, after phases 4 to 6 sent their probes.
+    run = _run(box, out, "compliance", "compliance")
+    record_runtime("success criteria: compliance", run.wall_s, run.outcomes())
+    assert len(run.cases) == 1
 
 
 def test_phase7_monitoring_passes_once_created(box: SuiteSandbox, out: Path) -> None:
@@ -139,20 +160,7 @@ def _journal(box: SuiteSandbox, action: str, data: dict[str, object]) -> None:
 
 
 def _set_flags(box: SuiteSandbox, value: bool) -> None:
-    ssm = aws_client("ssm", box.settings)
-    for flag in FLAGS:
-        ssm.put_parameter(
-            Name=f"{box.settings.flags_path}/{flag}", Value=str(value).lower(), Type="String", Overwrite=True
-        )
-        _journal(box, "flag_set", {"flag": flag, "value": value, "previous": not value})
-    deadline = time.monotonic() + 10
-    with session() as http:
-        while time.monotonic() < deadline:
-            values = http.get(box.endpoints["slots"]["green"] + "/v1/flags", timeout=5).json()["values"]
-            if all(values[f] is value for f in FLAGS):
-                return
-            time.sleep(0.2)
-    raise AssertionError("the flags did not reach the green slot")
+    set_flags(box, FLAGS, value, timeout_s=10)
 
 
 def test_immediate_rollback_verifies(box: SuiteSandbox, out: Path) -> None:

@@ -31,6 +31,7 @@ from bedrock_release.release.approvals import (
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 RELEASE = "1.1.0"
+PLAN = "ab" * 32  # the SHA-256 of the plan text the approvals are checked against
 KEYS = {role: generate_keypair() for role in REQUIRED_ROLES}
 TRUSTED = {role: [pair[1]] for role, pair in KEYS.items()}
 
@@ -41,6 +42,7 @@ def _sign(role: str, *, release: str = RELEASE, issued_h: float = -1, expires_h:
         role=role,
         approver=f"{role}@example.org",
         release=release,
+        plan_sha256=PLAN,
         statement=f"{role} approves {release}",
         issued_at=NOW + timedelta(hours=issued_h),
         expires_at=NOW + timedelta(hours=expires_h),
@@ -52,7 +54,7 @@ VALID = {role: _sign(role) for role in REQUIRED_ROLES}
 
 @given(st.lists(st.sampled_from(REQUIRED_ROLES), max_size=8))
 def test_bi_go_only_with_each_role_exactly_once(roles: list[str]) -> None:
-    verdict = check_approvals([VALID[r] for r in roles], TRUSTED, RELEASE, NOW)
+    verdict = check_approvals([VALID[r] for r in roles], TRUSTED, RELEASE, NOW, plan_sha256=PLAN)
     counts = Counter(roles)
     assert verdict.ok == all(counts[r] == 1 for r in REQUIRED_ROLES)
     kinds = Counter((p.kind, p.role) for p in verdict.problems)
@@ -77,7 +79,7 @@ def test_bi_any_edit_of_a_signed_field_is_a_no_go_naming_the_role(role: str, fie
         return
     edited = dataclasses.replace(original, **{field: text})
     records = [edited if r == role else VALID[r] for r in REQUIRED_ROLES]
-    verdict = check_approvals(records, TRUSTED, RELEASE, NOW)
+    verdict = check_approvals(records, TRUSTED, RELEASE, NOW, plan_sha256=PLAN)
     assert not verdict.ok
     assert [(p.kind, p.role) for p in verdict.problems] == [(ProblemKind.BAD_SIGNATURE, role)]
 
@@ -89,12 +91,13 @@ def test_bi_a_key_signs_only_for_its_own_role(signer: str, role: str) -> None:
         role=role,
         approver="someone",
         release=RELEASE,
+        plan_sha256=PLAN,
         statement="approved",
         issued_at=NOW - timedelta(hours=1),
         expires_at=NOW + timedelta(hours=1),
     )
     records = [record if r == role else VALID[r] for r in REQUIRED_ROLES]
-    assert check_approvals(records, TRUSTED, RELEASE, NOW).ok == (signer == role)
+    assert check_approvals(records, TRUSTED, RELEASE, NOW, plan_sha256=PLAN).ok == (signer == role)
 
 
 @given(
@@ -107,7 +110,7 @@ def test_bi_an_approval_counts_only_within_its_validity(
 ) -> None:
     record = _sign("security", issued_h=issued_h, expires_h=issued_h + length_h)
     records = [record if r == "security" else VALID[r] for r in REQUIRED_ROLES]
-    verdict = check_approvals(records, TRUSTED, RELEASE, NOW, clock_skew_s=skew_s)
+    verdict = check_approvals(records, TRUSTED, RELEASE, NOW, plan_sha256=PLAN, clock_skew_s=skew_s)
     # the record's own (second-resolution) times decide
     issued = datetime.fromisoformat(record.issued_at.replace("Z", "+00:00"))
     expires = datetime.fromisoformat(record.expires_at.replace("Z", "+00:00"))
@@ -120,7 +123,7 @@ def test_bi_an_approval_counts_only_within_its_validity(
 @given(release=st.from_regex(r"\A[0-9]\.[0-9]{1,2}\.[0-9]\Z"))
 def test_bi_an_approval_of_another_release_never_counts(release: str) -> None:
     records = [_sign("cto", release=release) if r == "cto" else VALID[r] for r in REQUIRED_ROLES]
-    verdict = check_approvals(records, TRUSTED, RELEASE, NOW)
+    verdict = check_approvals(records, TRUSTED, RELEASE, NOW, plan_sha256=PLAN)
     assert verdict.ok == (release == RELEASE)
 
 
@@ -141,7 +144,7 @@ def test_bi_any_cut_of_an_approval_file_is_a_named_malformed_problem(
         if role != "security":
             (folder / f"{role}.json").write_text(json.dumps(VALID[role].to_dict()))
             files.append(folder / f"{role}.json")
-    verdict = check_approval_files(files, TRUSTED, RELEASE, NOW)
+    verdict = check_approval_files(files, TRUSTED, RELEASE, NOW, plan_sha256=PLAN)
     assert not verdict.ok
     assert {p.kind for p in verdict.problems} == {ProblemKind.MALFORMED, ProblemKind.MISSING_ROLE}
 
@@ -177,7 +180,7 @@ def test_bi_any_json_is_parsed_or_refused_as_malformed_never_a_crash(obj: object
         return
     # whatever parses is still checked by signature: a made-up record never counts
     records = [record if r == record.role else VALID[r] for r in REQUIRED_ROLES]
-    assert not check_approvals(records, TRUSTED, RELEASE, NOW).ok
+    assert not check_approvals(records, TRUSTED, RELEASE, NOW, plan_sha256=PLAN).ok
 
 
 def test_bi_an_unknown_role_file_is_named_and_blocks(tmp_path: Path) -> None:
@@ -188,7 +191,7 @@ def test_bi_an_unknown_role_file_is_named_and_blocks(tmp_path: Path) -> None:
     extra = dataclasses.replace(VALID["cto"], role="cfo")
     paths.append(tmp_path / "cfo.json")
     paths[-1].write_text(json.dumps(extra.to_dict()))
-    verdict = check_approval_files(paths, TRUSTED, RELEASE, NOW)
+    verdict = check_approval_files(paths, TRUSTED, RELEASE, NOW, plan_sha256=PLAN)
     assert not verdict.ok
     [problem] = verdict.problems
     assert problem.kind is ProblemKind.MALFORMED

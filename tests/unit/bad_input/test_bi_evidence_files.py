@@ -23,6 +23,8 @@ from bedrock_release.pre_deployment import (
     check_evidence,
     read_business_impact,
     read_drill_record,
+    read_pip_audit,
+    read_risk_acceptance,
     read_security_scan,
     read_staging_results,
     read_training_record,
@@ -44,7 +46,7 @@ READERS: dict[str, tuple[str, str, Reader]] = {
     "security": (
         "security-scan",
         "security_report",
-        lambda d: read_security_scan(d, release=RELEASE, artifact_sha256=SHA),
+        lambda d: read_security_scan(d, release=RELEASE, artifact_sha256=SHA, trusted_keys={}, now=NOW),
     ),
     "training": (
         "operations-training",
@@ -54,7 +56,14 @@ READERS: dict[str, tuple[str, str, Reader]] = {
     "drill": (
         "rollback-drill",
         "drill",
-        lambda d: read_drill_record(d, release=RELEASE, artifact_sha256=SHA),
+        lambda d: read_drill_record(d, release=RELEASE, trusted_keys={}, artifact_sha256=SHA),
+    ),
+    "risk-acceptance": (
+        "risk-acceptance",
+        "risk_acceptance",
+        lambda d: read_risk_acceptance(
+            d, release=RELEASE, database={"name": "n", "version": "v", "date": "d"}, trusted_keys={}, now=NOW
+        ),
     ),
     "business-impact": (
         "business-impact-assessment",
@@ -131,7 +140,7 @@ def test_bi_a_symlinked_evidence_file_is_refused(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.symlink_to(real)
     with pytest.raises(EvidenceError, match="symbolic link"):
-        read_security_scan(tmp_path / "ev", release=RELEASE, artifact_sha256=SHA)
+        read_security_scan(tmp_path / "ev", release=RELEASE, artifact_sha256=SHA, trusted_keys={}, now=NOW)
 
 
 def test_bi_check_evidence_makes_every_unreadable_piece_inconclusive(tmp_path: Path) -> None:
@@ -139,7 +148,10 @@ def test_bi_check_evidence_makes_every_unreadable_piece_inconclusive(tmp_path: P
         content, _ = _damage(kind)["truncated"]
         _place(tmp_path, piece, content)
     pieces = check_evidence(tmp_path, release=RELEASE, artifact_sha256=SHA, trusted_keys={}, now=NOW)
-    assert {p.piece: p.status for p in pieces} == dict.fromkeys(READERS, "inconclusive")
+    # The risk acceptance is read as part of the security piece, only when its database is stale.
+    assert {p.piece: p.status for p in pieces} == dict.fromkeys(
+        set(READERS) - {"risk-acceptance"}, "inconclusive"
+    )
     assert not any(p.ok for p in pieces)
     for result in pieces:
         assert "truncated or corrupt" in result.detail
@@ -198,3 +210,71 @@ def test_bi_arbitrary_json_objects_are_an_evidence_error_never_a_crash(
     _place(evidence, piece, json.dumps(obj).encode())
     with pytest.raises(EvidenceError):
         reader(evidence)
+
+
+# --- the scanners' and test runners' own files --------------------------------------------------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda deps: json.dumps({"dependencies": deps, "fixes": []}).encode(),
+            st.lists(
+                st.dictionaries(
+                    st.sampled_from(["name", "version", "vulns", "skip_reason", "id", "fix_versions"]),
+                    _JSON_VALUES,
+                    max_size=4,
+                ),
+                max_size=3,
+            ),
+        ),
+    )
+)
+def test_bi_any_pip_audit_json_is_read_or_refused_naming_the_file(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
+    path = tmp_path_factory.mktemp("pip-audit") / "pip-audit.json"
+    path.write_bytes(data)
+    outcome: Any
+    try:
+        outcome = read_pip_audit(path)
+    except EvidenceError as exc:
+        outcome = exc
+    if isinstance(outcome, EvidenceError):
+        assert outcome.path == str(path)
+    else:  # only a well-formed audit of at least one dependency is read
+        assert outcome.dependencies
+        assert outcome.critical == len(outcome.findings)
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ({"dependencies": []}, "audited no dependency at all"),
+        (
+            {
+                "dependencies": [{"name": "requests", "skip_reason": "Dependency not found on PyPI"}],
+                "fixes": [],
+            },
+            r"1 dependencies were not audited \(pip-audit skipped them\): requests \(Dependency not found",
+        ),
+        ({"dependencies": [{"name": "a", "version": "1", "vulns": [{"id": ""}]}]}, r"vulns\[0\]\.id"),
+        ({"dependencies": [{"name": "a", "version": "1", "vulns": [{"id": "X"}]}]}, "fix_versions"),
+        ({"dependencies": [{"name": "a", "vulns": []}]}, r"dependencies\[0\]\.version"),
+        ([{"name": "a"}], "not pip-audit's JSON"),
+    ],
+)
+def test_bi_a_pip_audit_that_proves_nothing_is_refused(tmp_path: Path, document: Any, problem: str) -> None:
+    path = tmp_path / "pip-audit.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(EvidenceError, match=problem) as caught:
+        read_pip_audit(path)
+    assert caught.value.path == str(path)

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.histogram import from_exact
 from bedrock_release.gates.slo import (
     MIN_CACHE_LOOKUPS,
     MIN_SAMPLES_P95,
@@ -98,7 +98,7 @@ def test_bi_cache_gate_fails_closed_for_any_counts(hits: Any, misses: Any, thres
 def test_bi_latency_gate_fails_closed_for_any_histogram(
     times: dict[int, int], threshold: int, source: Any
 ) -> None:
-    hist = from_locust({str(k): v for k, v in times.items()})
+    hist = from_exact([float(k) for k, v in times.items() for _ in range(v)])
     gate = latency_gate("p95-latency-generation", hist, threshold=threshold, source=source, window=WIN)
     _fail_closed(gate)
     if source is None or sum(times.values()) < MIN_SAMPLES_P95:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bedrock_release.gates.histogram import LATENCY_SCHEME
 from bedrock_release.load.results import SCHEMA, LoadResultsError, load_results
 
 VALID = {
@@ -23,10 +24,16 @@ VALID = {
     "run_tag": "t",
     "started_at": 1_700_000_000.0,
     "duration_s": 2.0,
+    "latency_scheme": LATENCY_SCHEME,
+    "workers": ["worker-1"],
+    "complete": True,
+    "problems": [],
+    "stopped_early": None,
     "kinds": {
-        "generation": {"requests": 4, "failures": 0, "no_response_time": 0, "response_times": {"120": 4}},
-        "cached": {"requests": 6, "failures": 1, "no_response_time": 0, "response_times": {"9": 6}},
+        "generation": {"requests": 4, "failures": 0, "no_response_time": 0, "latency": {"120": 4}},
+        "cached": {"requests": 6, "failures": 1, "no_response_time": 0, "latency": {"9": 6}},
     },
+    "locust_stats": {"generation": {"requests": 4, "failures": 0}, "cached": {"requests": 6, "failures": 1}},
     "series": [
         {"t": 0.0, "counts": {}},
         {"t": 1.0, "counts": {"generation": [2, 0], "cached": [3, 0]}},

@@ -102,3 +102,30 @@ def test_compare_puts_before_and_after_side_by_side() -> None:
     table = compare(before, after).splitlines()
     assert "| happy-path deploy, median (s) | 300.0 | 150.0 |" in table
     assert "| service-added latency, cache p50 / p95 / p99 (ms) | 1 / 2 / 3 | - |" in table
+
+
+def _drill(share: float | None) -> dict:
+    return {
+        "gate": "error-rate",
+        "verdict": "fail",
+        "decided_after_s": None if share is None else share * 15,
+        "share_of_window": share,
+        "fault_to_gate_failed_s": 17.7,
+        "window": "the rolling window (15 s)",
+        "target_share": 0.2,
+        "flagger_s": 15.0,
+        "argo_rollouts_s": 45.0,
+    }
+
+
+def test_a_drill_row_says_met_within_a_fifth_of_the_window_and_adds_the_rollback() -> None:
+    value, detail = stats.detection_row(_drill(0.1), 14.7, "full")
+    assert value == "17.7 s"
+    assert "(target <= 0.2: met)" in detail
+    assert "+ full rollback 14.7 s = 32.4 s to verified" in detail
+    assert "Flagger 15.0 s, Argo Rollouts 45.0 s" in detail
+    _, late = stats.detection_row(_drill(0.22), None, "full")
+    assert "(target <= 0.2: not met)" in late
+    assert "full rollback not measured" in late
+    _, unknown = stats.detection_row(_drill(None), None, "partial")  # known only at the window's end
+    assert "not met" in unknown

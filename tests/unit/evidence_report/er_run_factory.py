@@ -6,10 +6,10 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from audit_trail import AuditLog
 from bedrock_release.gates.verdict import Comparison, GateResult, Verdict, Window
+from bedrock_release.load.record import LoadRecord, RequestLog
 from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal
 from bedrock_release.plan import FLAGS
 
@@ -80,34 +80,26 @@ def step(j: Journal, phase_id: int, name: str) -> None:
 
 
 def _load_results(path: Path, *, seconds: int = 40, seed: int = 7) -> None:
+    """A phase 3 results file as the load master merges it (load.record), with errors around t = 20 s."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
-    kinds: dict[str, dict[str, Any]] = {}
-    series = []
-    totals = {k: [0, 0] for k in ("generation", "cached", "routine")}
-    for t in range(seconds + 1):
+    started = 1_790_000_000.0
+    record, log = LoadRecord(started), RequestLog()
+    for t in range(1, seconds + 1):
         for kind, (mu, n) in {"generation": (700, 12), "cached": (40, 20), "routine": (250, 8)}.items():
-            stats = kinds.setdefault(kind, {"requests": 0, "failures": 0, "response_times": {}})
-            if t == 0:
-                continue
             for _ in range(n):
-                ms = round(rng.lognormvariate(0, 0.4) * mu)
-                stats["response_times"][str(ms)] = stats["response_times"].get(str(ms), 0) + 1
-                stats["requests"] += 1
-                totals[kind][0] += 1
-                if rng.random() < (0.03 if 20 <= t < 25 else 0.002):
-                    stats["failures"] += 1
-                    totals[kind][1] += 1
-        series.append({"t": float(t), "counts": {k: list(v) for k, v in totals.items()}})
-    doc = {
-        "schema": "bedrock-release/load-results@1",
-        "host": "http://127.0.0.1:1",
-        "verification": True,
-        "run_tag": "t",
-        "started_at": 1_790_000_000.0,
-        "duration_s": float(seconds),
-        "kinds": kinds,
-        "series": series,
-    }
+                failed = rng.random() < (0.03 if 20 <= t < 25 else 0.002)
+                log.record(kind, started + t - 0.5, failed, rng.lognormvariate(0, 0.4) * mu)
+    log.final = True
+    record.add("worker-1", log.report())
+    doc = record.results(
+        host="http://127.0.0.1:1",
+        verification=True,
+        run_tag="t",
+        duration_s=float(seconds),
+        expected_workers={"worker-1"},
+        locust_stats={k: {"requests": v.requests, "failures": v.failures} for k, v in record.totals.items()},
+        failure_reasons={},
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc), encoding="utf-8")
 

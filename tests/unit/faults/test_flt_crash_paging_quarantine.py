@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -19,6 +20,7 @@ from bedrock_release.pipeline.journal import Journal
 from bedrock_release.pipeline.lock import DeployLock
 from bedrock_release.pipeline.paging import page_oncall
 from bedrock_release.pipeline.run import RunPaths, take_lock
+from bedrock_release.pipeline.shared_state import SharedState
 from support_service.crash import CrashUnderTrafficMiddleware
 
 
@@ -86,8 +88,12 @@ def test_an_undeliverable_page_is_journaled_and_does_not_raise(tmp_path: Path) -
     assert _journal(tmp_path)[0]["data"]["delivered"] is False
 
 
-def test_a_torn_last_record_is_quarantined_when_the_stale_lock_is_taken_over(tmp_path: Path) -> None:
+def test_a_torn_last_record_is_quarantined_when_the_stale_lock_is_taken_over(
+    tmp_path: Path, shared_state: SharedState
+) -> None:
     paths = RunPaths(tmp_path, "20261127T000000Z-1.1.0")
+    paths.run_dir.mkdir()
+    paths.target.write_text(json.dumps({"run_id": paths.run_id, "shared_state": shared_state.to_dict()}))
     journal = Journal(paths.journal)
     journal.record(
         "run_started",
@@ -101,8 +107,9 @@ def test_a_torn_last_record_is_quarantined_when_the_stale_lock_is_taken_over(tmp
         },
     )
     journal.record("phase_started", {"phase": 2, "name": "Component Deployment"})
-    dead = 2**22 + 12345  # beyond pid_max of most hosts: no such process
-    DeployLock(paths.lock, is_alive=lambda _pid: False).acquire(paths.run_id, pid=dead, owner="ci@host")
+    # A holder whose last heartbeat is a minute old: its deploy died.
+    a_minute_ago = DeployLock(shared_state, clock=lambda: datetime.now(UTC) - timedelta(minutes=1))
+    a_minute_ago.acquire(paths.run_id, pid=2**22 + 12345, owner="ci@host")
     committed = paths.journal.read_bytes()
     with paths.journal.open("ab") as handle:  # the kill landed in the middle of a write
         handle.write(b'{"seq": 2, "ts": "2026-11-27T00:00:01Z", "actor": "pipel')

@@ -60,8 +60,7 @@ def write_staging(paths: EvidencePaths, sha: str, *, failed: int = 0, release: s
         for key, value in counts.items():
             total[key] += value
         suites[suite] = {
-            "file": f"junit/{suite}.xml",
-            "sha256": sha256_file(paths.junit(suite)),
+            "junit": {"file": f"junit/{suite}.xml", "sha256": sha256_file(paths.junit(suite))},
             **counts,
             "duration_s": 0.1,
             "method": "fixture",

@@ -10,9 +10,15 @@ from pd_fixtures import NOW, RELEASE
 
 from bedrock_release.cli import main
 from bedrock_release.pre_deployment import DrillTier, EvidenceError, read_drill_record, write_drill_record
+from bedrock_release.pre_deployment._signing import sign_document
 from bedrock_release.pre_deployment.advisories import is_critical, load_safety_db, parse_safety_db
+from bedrock_release.release.approvals import generate_keypair
 
 SHA = "a" * 64
+#: The Operations Team lead's key signs the record; the Security Team's key must not count.
+OPS_LEAD, OPS_LEAD_PUBLIC = generate_keypair()
+SECURITY, SECURITY_PUBLIC = generate_keypair()
+TRUSTED = {"operations": [OPS_LEAD_PUBLIC], "security": [SECURITY_PUBLIC]}
 
 
 def _drill(tmp_path, tiers=None):
@@ -30,15 +36,50 @@ def _drill(tmp_path, tiers=None):
         tiers=tiers,
         started_at=NOW,
         finished_at=NOW + timedelta(minutes=1),
+        signing_key=OPS_LEAD,
     )
     return tmp_path / "rollback-drill" / "drill.json"
 
 
+def _resign(path, data, key=OPS_LEAD) -> None:
+    body = {k: v for k, v in data.items() if k not in ("key_id", "signature")}
+    path.write_text(json.dumps(sign_document(key, body)))
+
+
 def test_valid_drill(tmp_path) -> None:
     _drill(tmp_path)
-    record = read_drill_record(tmp_path, release=RELEASE, artifact_sha256=SHA)
+    record = read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED, artifact_sha256=SHA)
     assert [t.tier for t in record.tiers] == ["immediate", "partial", "full"]
     assert record.problems() == ()
+    assert record.key_id.startswith("ed25519:")
+
+
+def test_an_unsigned_drill_record_is_refused(tmp_path) -> None:
+    path = _drill(tmp_path)
+    data = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in data.items() if k not in ("key_id", "signature")}))
+    with pytest.raises(EvidenceError, match="unsigned: needs key_id and signature") as info:
+        read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED)
+    assert info.value.path == str(path)
+
+
+def test_a_drill_record_edited_after_signing_is_refused(tmp_path) -> None:
+    path = _drill(tmp_path)
+    data = json.loads(path.read_text())
+    data["tiers"][0]["verified"] = True
+    data["tiers"][0]["duration_s"] = 1.0  # a faster drill than the one that ran
+    path.write_text(json.dumps(data))
+    with pytest.raises(EvidenceError, match="forged or edited after signing"):
+        read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED)
+
+
+def test_a_drill_record_signed_by_another_role_is_refused(tmp_path) -> None:
+    path = _drill(tmp_path)
+    _resign(path, json.loads(path.read_text()), key=SECURITY)
+    with pytest.raises(EvidenceError, match="not a trusted Operations Team lead key"):
+        read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED)
+    with pytest.raises(EvidenceError, match="no trusted Operations Team lead key is configured"):
+        read_drill_record(tmp_path, release=RELEASE, trusted_keys={})
 
 
 def test_failed_drill_is_a_fail_not_an_error(tmp_path) -> None:
@@ -49,7 +90,7 @@ def test_failed_drill_is_a_fail_not_an_error(tmp_path) -> None:
             DrillTier("partial", "t", 1.0, 30.0, False, "flags still on"),
         ],
     )
-    problems = read_drill_record(tmp_path, release=RELEASE).problems()
+    problems = read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED).problems()
     assert problems == (
         "tier full was not drilled",
         "tier immediate took 20.0 s, over its 15.0 s target",
@@ -75,9 +116,9 @@ def test_malformed_drill(tmp_path, edit, problem) -> None:
     path = _drill(tmp_path)
     data = json.loads(path.read_text())
     edit(data)
-    path.write_text(json.dumps(data))
+    _resign(path, data)  # signed as it is: what is wrong is the content
     with pytest.raises(EvidenceError, match=problem) as info:
-        read_drill_record(tmp_path, release=RELEASE)
+        read_drill_record(tmp_path, release=RELEASE, trusted_keys=TRUSTED)
     assert info.value.path == str(path)
 
 

@@ -88,8 +88,37 @@ def test_missing_suite_and_inflated_counts(tiny) -> None:
     data = json.loads(tiny.paths.staging_summary.read_text())
     data["suites"]["unit"]["passed"], data["suites"]["unit"]["failures"] = 13, 0
     tiny.paths.staging_summary.write_text(json.dumps(data))
-    with pytest.raises(EvidenceError, match="the JUnit file holds"):
+    with pytest.raises(EvidenceError, match="the suite's results hold"):
         read_staging_results(tiny.evidence, release=RELEASE, artifact_sha256=tiny.sha)
+
+
+def test_a_summary_of_the_earlier_shape_is_still_read(tiny) -> None:
+    write_staging(tiny.paths, tiny.sha)
+    data = json.loads(tiny.paths.staging_summary.read_text())
+    for entry in data["suites"].values():
+        entry.update(entry.pop("junit"))  # {file, sha256} at the entry's top level
+    tiny.paths.staging_summary.write_text(json.dumps(data))
+    assert read_staging_results(tiny.evidence, release=RELEASE, artifact_sha256=tiny.sha).totals.tests == 40
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ({"junit": {"file": "../../elsewhere.xml", "sha256": "0" * 64}}, "must be junit/unit.xml"),
+        ({"junit": {"file": "/etc/passwd", "sha256": "0" * 64}}, "must be junit/unit.xml"),
+        ({"allure": {"dir": "allure/../..", "sha256": "0" * 64}}, "must be allure/unit"),
+        ({}, "a suite needs its JUnit XML or its Allure results"),
+    ],
+)
+def test_a_suite_entry_that_points_elsewhere_or_nowhere_is_refused(tiny, entry, problem) -> None:
+    write_staging(tiny.paths, tiny.sha)
+    data = json.loads(tiny.paths.staging_summary.read_text())
+    counts = {k: data["suites"]["unit"][k] for k in ("tests", "passed", "failures", "errors", "skipped")}
+    data["suites"]["unit"] = {**entry, **counts, "duration_s": 0.1, "method": "m"}
+    tiny.paths.staging_summary.write_text(json.dumps(data))
+    with pytest.raises(EvidenceError, match=problem) as info:
+        read_staging_results(tiny.evidence, release=RELEASE, artifact_sha256=tiny.sha)
+    assert info.value.path == str(tiny.paths.staging_summary)
 
 
 def test_claimed_pass_rate_must_match(tiny) -> None:

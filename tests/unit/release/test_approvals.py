@@ -29,6 +29,7 @@ from bedrock_release.release.approvals import (
 
 NOW = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
 RELEASE = "1.1.0"
+PLAN = "ab" * 32  # the SHA-256 of the plan text the approvals are checked against
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,7 @@ def _sign(
     issued=NOW - timedelta(hours=1),
     expires=NOW + timedelta(hours=8),
     signer=None,
+    plan=PLAN,
 ):
     private = keys[signer or role][0]
     return sign_approval(
@@ -56,6 +58,7 @@ def _sign(
         role=role,
         approver=f"{role}@example.org",
         release=release,
+        plan_sha256=plan,
         statement=f"{role} approves {release}",
         issued_at=issued,
         expires_at=expires,
@@ -71,7 +74,7 @@ def _kinds(verdict):
 
 
 def test_four_valid_approvals_are_go(keys, trusted) -> None:
-    verdict = check_approvals(_all(keys), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys), trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert verdict.ok
     assert verdict.approved == ("cto", "security", "operations", "product_owner")
     assert "approved by cto" in verdict.summary()
@@ -79,7 +82,7 @@ def test_four_valid_approvals_are_go(keys, trusted) -> None:
 
 def test_missing_role(keys, trusted) -> None:
     records = [r for r in _all(keys) if r.role != "security"]
-    verdict = check_approvals(records, trusted, RELEASE, NOW)
+    verdict = check_approvals(records, trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert not verdict.ok
     assert _kinds(verdict) == [(ProblemKind.MISSING_ROLE, "security")]
     assert "security" in verdict.summary()
@@ -88,29 +91,57 @@ def test_missing_role(keys, trusted) -> None:
 def test_expired_and_not_yet_valid(keys, trusted) -> None:
     expired = _sign(keys, "cto", issued=NOW - timedelta(days=2), expires=NOW - timedelta(seconds=1))
     future = _sign(keys, "operations", issued=NOW + timedelta(minutes=5), expires=NOW + timedelta(hours=1))
-    verdict = check_approvals(_all(keys, cto=expired, operations=future), trusted, RELEASE, NOW)
+    verdict = check_approvals(
+        _all(keys, cto=expired, operations=future), trusted, RELEASE, NOW, plan_sha256=PLAN
+    )
     assert _kinds(verdict) == [(ProblemKind.EXPIRED, "cto"), (ProblemKind.NOT_YET_VALID, "operations")]
-    assert check_approvals(_all(keys, operations=future), trusted, RELEASE, NOW, clock_skew_s=600).ok
+    assert check_approvals(
+        _all(keys, operations=future), trusted, RELEASE, NOW, plan_sha256=PLAN, clock_skew_s=600
+    ).ok
 
 
 def test_expiry_is_exclusive(keys, trusted) -> None:
     at_expiry = _sign(keys, "cto", expires=NOW)
-    assert _kinds(check_approvals(_all(keys, cto=at_expiry), trusted, RELEASE, NOW)) == [
+    assert _kinds(check_approvals(_all(keys, cto=at_expiry), trusted, RELEASE, NOW, plan_sha256=PLAN)) == [
         (ProblemKind.EXPIRED, "cto")
     ]
 
 
 def test_wrong_release(keys, trusted) -> None:
     other = _sign(keys, "product_owner", release="1.0.9")
-    verdict = check_approvals(_all(keys, product_owner=other), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys, product_owner=other), trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert _kinds(verdict) == [(ProblemKind.WRONG_RELEASE, "product_owner")]
     assert "1.0.9" in str(verdict.problems[0])
 
 
-@pytest.mark.parametrize("field", ["release", "expires_at", "approver", "statement", "role"])
+def test_an_approval_of_another_plan_text_is_refused_naming_both_digests(keys, trusted) -> None:
+    other_plan = "cd" * 32
+    records = _all(keys, security=_sign(keys, "security", plan=other_plan))
+    verdict = check_approvals(records, trusted, RELEASE, NOW, plan_sha256=PLAN)
+    assert not verdict.ok
+    assert _kinds(verdict) == [(ProblemKind.WRONG_PLAN, "security")]
+    assert f"sha256:{other_plan}" in verdict.problems[0].detail
+    assert f"sha256:{PLAN}" in verdict.problems[0].detail
+    # The same records checked against the plan they approved are refused the other way round.
+    again = check_approvals(records, trusted, RELEASE, NOW, plan_sha256=other_plan)
+    assert sorted(p.role for p in again.problems) == ["cto", "operations", "product_owner"]
+    assert {p.kind for p in again.problems} == {ProblemKind.WRONG_PLAN}
+
+
+def test_a_plan_digest_that_is_not_a_sha256_is_refused(keys, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="plan_sha256 must be 64 lower-case hex"):
+        _sign(keys, "cto", plan="not-a-digest")
+    path = tmp_path / "cto.json"
+    path.write_text(json.dumps({**_sign(keys, "cto").to_dict(), "plan_sha256": "AB" * 32}), encoding="utf-8")
+    with pytest.raises(MalformedApprovalError, match="plan_sha256"):
+        load_approval(path)
+
+
+@pytest.mark.parametrize("field", ["release", "plan_sha256", "expires_at", "approver", "statement", "role"])
 def test_tampered_field_breaks_the_signature(keys, trusted, field: str) -> None:
     good = _sign(keys, "cto", release="1.0.9" if field == "release" else RELEASE)
     changes = {
+        "plan_sha256": "cd" * 32,
         "release": RELEASE,
         "expires_at": "2099-01-01T00:00:00Z",
         "approver": "mallory@example.org",
@@ -118,7 +149,7 @@ def test_tampered_field_breaks_the_signature(keys, trusted, field: str) -> None:
         "role": "cto",
     }
     tampered = ApprovalRecord(**{**good.to_dict(), field: changes[field]})
-    verdict = check_approvals(_all(keys, cto=tampered), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys, cto=tampered), trusted, RELEASE, NOW, plan_sha256=PLAN)
     if field == "role":  # unchanged value: the record is intact
         assert verdict.ok
     else:
@@ -129,7 +160,7 @@ def test_forged_signature_with_right_key_id(keys, trusted) -> None:
     mallory, _ = generate_keypair()
     forged = _sign({"cto": (mallory, None)}, "cto")
     forged = ApprovalRecord(**{**forged.to_dict(), "key_id": key_id(keys["cto"][1])})
-    verdict = check_approvals(_all(keys, cto=forged), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys, cto=forged), trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert _kinds(verdict) == [(ProblemKind.BAD_SIGNATURE, "cto")]
     assert "forged or edited" in str(verdict.problems[0])
 
@@ -141,29 +172,30 @@ def test_unknown_key_and_key_of_another_role(keys, trusted) -> None:
         role="cto",
         approver="x",
         release=RELEASE,
+        plan_sha256=PLAN,
         statement="s",
         issued_at=NOW,
         expires_at=NOW + timedelta(1),
     )
-    verdict = check_approvals(_all(keys, cto=unknown), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys, cto=unknown), trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert _kinds(verdict) == [(ProblemKind.UNKNOWN_KEY, "cto")]
     # Operations' key cannot sign for the CTO.
     borrowed = _sign(keys, "cto", signer="operations")
-    verdict = check_approvals(_all(keys, cto=borrowed), trusted, RELEASE, NOW)
+    verdict = check_approvals(_all(keys, cto=borrowed), trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert _kinds(verdict) == [(ProblemKind.UNKNOWN_KEY, "cto")]
     assert "trusted for operations only" in verdict.problems[0].detail
 
 
 def test_duplicated_role_is_refused(keys, trusted) -> None:
     records = [*_all(keys), _sign(keys, "security")]
-    verdict = check_approvals(records, trusted, RELEASE, NOW)
+    verdict = check_approvals(records, trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert _kinds(verdict) == [(ProblemKind.DUPLICATED_ROLE, "security")]
     assert verdict.approved == ("cto", "operations", "product_owner")
 
 
 def test_naive_now_is_refused(keys, trusted) -> None:
     with pytest.raises(ValueError, match="timezone"):
-        check_approvals(_all(keys), trusted, RELEASE, datetime(2026, 1, 1))
+        check_approvals(_all(keys), trusted, RELEASE, datetime(2026, 1, 1), plan_sha256=PLAN)
 
 
 # --- files ---------------------------------------------------------------------------------------
@@ -177,7 +209,7 @@ def _write(directory: Path, name: str, content) -> Path:
 
 def test_files_round_trip(tmp_path: Path, keys, trusted) -> None:
     paths = [_write(tmp_path, f"{r.role}.json", r.to_dict()) for r in _all(keys)]
-    verdict = check_approval_files(paths, trusted, RELEASE, NOW)
+    verdict = check_approval_files(paths, trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert verdict.ok
     assert load_approval(paths[0]).source == str(paths[0])
 
@@ -208,7 +240,7 @@ def test_malformed_record_names_file_and_field(tmp_path: Path, keys, trusted, ca
     assert needle in str(info.value)
     assert str(path) in str(info.value)
     others = [_write(tmp_path, f"{r.role}.json", r.to_dict()) for r in _all(keys) if r.role != "cto"]
-    verdict = check_approval_files([path, *others], trusted, RELEASE, NOW)
+    verdict = check_approval_files([path, *others], trusted, RELEASE, NOW, plan_sha256=PLAN)
     assert (ProblemKind.MALFORMED, None) in _kinds(verdict)
     assert (ProblemKind.MISSING_ROLE, "cto") in _kinds(verdict)
 

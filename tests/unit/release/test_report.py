@@ -111,6 +111,7 @@ def test_round_trip_and_contract_shape(tmp_path: Path) -> None:
         "status": "failed",
         "duration_s": 40.0,
         "budget_s": 60.0,
+        "budget_policy": None,
     }
     assert data["decision_points"][1]["verdict"] == "no-go"
     gate = data["gates"][0]
@@ -193,3 +194,12 @@ def test_invalid_report_is_never_written(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="release"):
         bad.write(tmp_path / "report.json")
     assert not (tmp_path / "report.json").exists()
+
+
+def test_a_gate_known_early_keeps_its_moment_in_the_report() -> None:
+    # A gate_evaluated record with decided_after_s (a sequential breach) is a gate of the contract,
+    # not a malformed record turned inconclusive.
+    early = GateResult(**{**_gate().__dict__, "decided_after_s": 3.3})
+    entry = GateEntry.from_dict(early.to_dict(), "gate")
+    assert entry.verdict is Verdict.FAIL
+    assert entry.to_dict()["decided_after_s"] == 3.3

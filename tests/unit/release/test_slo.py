@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.gates.histogram import DataError, from_locust, from_prometheus
+from bedrock_release.gates.histogram import DataError, from_buckets, from_exact, from_prometheus
 from bedrock_release.gates.slo import (
     MIN_REQUESTS_PER_WINDOW,
     MIN_SAMPLES_P95,
@@ -36,15 +36,15 @@ def _latency(hist, threshold=1500.0, **kw):
 
 
 def test_latency_passes_below_and_exactly_at_threshold() -> None:
-    assert _latency(from_locust({"400": 300})).verdict is Verdict.PASS
-    at = _latency(from_locust({"400": 284, "1500": 16}))
+    assert _latency(from_buckets({"400": 300})).verdict is Verdict.PASS
+    at = _latency(from_buckets({"400": 284, "1500": 16}))
     assert at.verdict is Verdict.PASS
     assert at.value == 1500.0
     assert at.samples == 300
 
 
 def test_latency_fails_above_threshold_and_message_has_evidence() -> None:
-    gate = _latency(from_locust({"400": 280, "1600": 20}))
+    gate = _latency(from_buckets({"400": 280, "1600": 20}))
     assert gate.verdict is Verdict.FAIL
     assert gate.value == 1600.0
     message = gate.message()
@@ -55,7 +55,7 @@ def test_latency_fails_above_threshold_and_message_has_evidence() -> None:
 
 
 def test_latency_too_few_samples_is_inconclusive_even_when_fast() -> None:
-    gate = _latency(from_locust({"100": MIN_SAMPLES_P95 - 1}))
+    gate = _latency(from_buckets({"100": MIN_SAMPLES_P95 - 1}))
     assert gate.verdict is Verdict.INCONCLUSIVE
     assert gate.value == 100.0
     assert "too few samples: 299 < 300" in gate.reasons[0]
@@ -65,9 +65,9 @@ def test_latency_too_few_samples_is_inconclusive_even_when_fast() -> None:
     ("hist", "source", "needle"),
     [
         (None, SRC, "no latency data"),
-        (from_locust({}), SRC, "no samples"),
-        (from_locust({"1": 500}), None, "no measurement source"),
-        (from_locust({"1": 500}), "", "no measurement source"),
+        (from_buckets({}), SRC, "no samples"),
+        (from_buckets({"1": 500}), None, "no measurement source"),
+        (from_buckets({"1": 500}), "", "no measurement source"),
     ],
 )
 def test_latency_without_data_or_source_is_inconclusive(hist, source, needle: str) -> None:
@@ -98,32 +98,51 @@ def test_latency_prometheus_bucket_rules() -> None:
 
 
 def test_latency_reports_ci_and_marks_marginal_results() -> None:
-    gate = _latency(from_locust({"1000": 280, "1500": 10, "2000": 10}))
+    gate = _latency(from_buckets({"1000": 280, "1500": 10, "2000": 10}))
     assert gate.verdict is Verdict.PASS
-    assert gate.raw["ci95"] == [1000.0, 2000.0]
+    assert gate.raw["ci95"] == [999.0, 2000.0]
     assert any("marginal" in r for r in gate.reasons)
 
 
 @pytest.mark.parametrize("threshold", [float("nan"), float("inf"), -1, "1500", True])
 def test_latency_rejects_a_bad_threshold(threshold) -> None:
     with pytest.raises(ValueError, match="threshold"):
-        _latency(from_locust({"1": 300}), threshold=threshold)
+        _latency(from_buckets({"1": 300}), threshold=threshold)
 
 
 def test_latency_rejects_bad_min_samples() -> None:
     with pytest.raises(ValueError, match="min_samples"):
-        _latency(from_locust({"1": 300}), min_samples=0)
+        _latency(from_buckets({"1": 300}), min_samples=0)
 
 
 @settings(max_examples=40, deadline=None)  # each example is 300+ samples: generation dominates
-@given(st.lists(st.integers(0, 3000), min_size=MIN_SAMPLES_P95, max_size=400), st.integers(0, 3000))
-def test_latency_verdict_agrees_with_sorted_samples(values: list[int], threshold: int) -> None:
-    counts: dict[int, int] = {}
-    for v in values:
-        counts[v] = counts.get(v, 0) + 1
-    gate = _latency(from_locust(counts), threshold=threshold)
+@given(
+    st.lists(st.floats(0, 3000, allow_nan=False), min_size=MIN_SAMPLES_P95, max_size=400),
+    st.integers(0, 3000),
+)
+def test_latency_verdict_never_contradicts_the_sorted_samples(values: list[float], threshold: int) -> None:
+    gate = _latency(from_exact(values), threshold=threshold)
     p95 = sorted(values)[math.ceil(0.95 * len(values) - 1e-9) - 1]
-    assert gate.verdict is (Verdict.PASS if p95 <= threshold else Verdict.FAIL)
+    # A pass proves the P95 within the threshold, a fail proves it above; a bucket holding the
+    # threshold decides neither (inconclusive).
+    if gate.verdict is Verdict.PASS:
+        assert p95 <= threshold
+    elif gate.verdict is Verdict.FAIL:
+        assert p95 > threshold
+    else:
+        assert "contains the threshold" in gate.reasons[0]
+
+
+@pytest.mark.parametrize(
+    ("true_p95", "threshold"), [(1549.0, 1500), (1500.4, 1500), (305.0, 300), (300.2, 300)]
+)
+def test_a_p95_just_above_the_threshold_is_never_a_pass(true_p95: float, threshold: int) -> None:
+    # Issue 13, defect 1: locust's rounding stored 1549 ms as 1500 and 305 ms as 300, and both passed.
+    values = [0.4 * threshold] * 284 + [true_p95] * 16  # rank 285 of 300 is the first slow one
+    gate = _latency(from_exact(values), threshold=threshold)
+    assert gate.verdict is Verdict.FAIL, gate.message()
+    assert gate.value is not None
+    assert gate.value > threshold
 
 
 # --- error rate ----------------------------------------------------------------------------------

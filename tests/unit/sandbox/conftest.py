@@ -15,6 +15,7 @@ from botocore.config import Config
 from sbx_helpers import ADMIN_TOKEN, Served
 
 from sandbox.bedrock_emulator import EmulatorConfig, create_app
+from sandbox.bedrock_emulator.invocation_log import LogDestination
 from sandbox.mcp_support_server import build_app
 from sandbox.mcp_support_server.faults import McpRecorder
 from sandbox.settings import SANDBOX_AWS_ACCESS_KEY_ID, SANDBOX_AWS_SECRET_ACCESS_KEY
@@ -49,6 +50,37 @@ def _serve(app: Any, state: Any) -> Iterator[Served]:
 def emulator() -> Iterator[Served]:
     """A fresh Bedrock emulator on an ephemeral loopback port."""
     app = create_app(EmulatorConfig(access_key=SANDBOX_AWS_ACCESS_KEY_ID, admin_token=ADMIN_TOKEN))
+    yield from _serve(app, app.state)
+
+
+#: The invocation log group of the emulator that ``logging_emulator`` serves.
+INVOCATION_LOG_GROUP = "/bedrock-support/unit/model-invocations"
+
+
+@pytest.fixture
+def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A moto server on an ephemeral port; boto3 in this process reaches it through the environment."""
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", SANDBOX_AWS_ACCESS_KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SANDBOX_AWS_SECRET_ACCESS_KEY)
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+def logging_emulator(moto_url: str) -> Iterator[Served]:
+    """An emulator writing model invocation logs to moto's CloudWatch Logs (the group not created yet)."""
+    config = EmulatorConfig(
+        access_key=SANDBOX_AWS_ACCESS_KEY_ID,
+        admin_token=ADMIN_TOKEN,
+        invocation_log=LogDestination(INVOCATION_LOG_GROUP),
+    )
+    app = create_app(config)
     yield from _serve(app, app.state)
 
 

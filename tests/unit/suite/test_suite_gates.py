@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bedrock_release.gates.histogram import from_locust
+from bedrock_release.gates.histogram import from_buckets
 from bedrock_release.gates.slo import CounterSample
 from bedrock_release.gates.verdict import Verdict
 from bedrock_release.suite import gates
@@ -15,7 +15,7 @@ def span(**changes: object) -> MeasuredSpan:
     base = MeasuredSpan(
         description="test load",
         seconds=30.0,
-        latency={"generation": from_locust({120: 290, 2000: 10}), "cached": from_locust({9: 50})},
+        latency={"generation": from_buckets({"120": 290, "2000": 10}), "cached": from_buckets({"9": 50})},
         latency_source="locust results r.json",
         series={"all": series},
         series_source="locust results r.json",

@@ -77,3 +77,21 @@ def test_check_markers_survive_redaction_and_differ() -> None:
     assert len(markers) == len(queries)
     assert all(len(m) == 12 and m.isalpha() and m.islower() for m in markers)
     assert check_marker() not in markers
+
+
+def test_a_probe_marked_by_unique_query_is_recognised_as_a_probe() -> None:
+    # The markers are letters (checks.check_marker); a hex-only pattern missed almost all of them.
+    from audit_trail import AuditRecord  # noqa: PLC0415
+    from bedrock_release.suite.checks import unique_query  # noqa: PLC0415
+
+    query = unique_query("Residency validation")
+    record = AuditRecord(
+        0, "2026-11-26T15:00:00Z", "x", "support.operation", {"query_redacted": query}, "0" * 64, "0" * 64
+    )
+    violation = {
+        "at": "2026-11-26T15:00:01+00:00",
+        "rule": "customer_region",
+        "detail": {"operation_id": "p"},
+    }
+    review = review_violations([violation], 1, {"p": record}, None)
+    assert (len(review.probes), len(review.others)) == (1, 0), query

@@ -13,55 +13,39 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bedrock_release.load.results import ALL, SCHEMA, LoadResultsError, load_results, parse_results
+from bedrock_release.load.record import LoadRecord, RequestLog
+from bedrock_release.load.results import ALL, LoadResultsError, load_results, parse_results
 
 KINDS = ("generation", "cached", "emergency", "critical", "routine")
 
 
-def results_doc(
-    per_second: dict[str, list[tuple[int, int, list[int]]]], *, windows: int = 0
-) -> dict[str, Any]:
-    """A results document from per-second (requests, failures, response times ms) per kind."""
+def results_doc(per_second: dict[str, list[tuple[int, int, list[float]]]]) -> dict[str, Any]:
+    """A results document, merged as the master merges: per-second (requests, failures, times ms) per kind."""
+    started = 1_700_000_000.0
+    record = LoadRecord(started)
+    log = RequestLog()
     seconds = max((len(v) for v in per_second.values()), default=0)
-    kinds: dict[str, dict[str, Any]] = {}
-    series = [{"t": 0.0, "counts": {}}]
-    cumulative: dict[str, list[int]] = {}
-    snapshots: list[dict[str, Any]] = [{"t": 0.0, "kinds": {}}]
-    for second in range(seconds):
+    for at in range(seconds):
         for kind, rows in per_second.items():
-            if second >= len(rows):
-                continue
-            requests, failures, times = rows[second]
-            entry = kinds.setdefault(
-                kind, {"requests": 0, "failures": 0, "no_response_time": 0, "response_times": {}}
-            )
-            entry["requests"] += requests
-            entry["failures"] += failures
-            for ms in times:
-                entry["response_times"][str(ms)] = entry["response_times"].get(str(ms), 0) + 1
-            counts = cumulative.setdefault(kind, [0, 0])
-            counts[0] += requests
-            counts[1] += failures
-        series.append({"t": float(second + 1), "counts": {k: list(v) for k, v in cumulative.items()}})
-        if (windows and (second + 1) % windows == 0) or second + 1 == seconds:
-            snapshots.append({"t": float(second + 1), "kinds": copy.deepcopy(kinds)})
-    doc: dict[str, Any] = {
-        "schema": SCHEMA,
-        "host": "http://127.0.0.1:1",
-        "verification": True,
-        "run_tag": "t",
-        "started_at": 1_700_000_000.0,
-        "duration_s": float(seconds),
-        "kinds": kinds,
-        "series": series,
-    }
-    if windows:
-        doc["window_s"] = windows
-        doc["windows"] = snapshots
-    return doc
+            if at < len(rows):
+                requests, failures, times = rows[at]
+                for index in range(requests):
+                    log.record(kind, started + at + 0.5, index < failures, times[index])
+    log.final = True
+    record.add("worker-1", log.report())
+    merged = {k: {"requests": t.requests, "failures": t.failures} for k, t in record.totals.items()}
+    return record.results(
+        host="http://127.0.0.1:1",
+        verification=True,
+        run_tag="t",
+        duration_s=float(seconds),
+        expected_workers={"worker-1"},
+        locust_stats=merged,
+        failure_reasons={},
+    )
 
 
-def second(requests: int, failures: int, ms: int = 20) -> tuple[int, int, list[int]]:
+def second(requests: int, failures: int, ms: float = 20) -> tuple[int, int, list[float]]:
     return requests, failures, [ms] * requests
 
 
@@ -109,12 +93,21 @@ def test_a_missing_file_says_locust_wrote_nothing(tmp_path: Path) -> None:
         load_results(tmp_path / "nope.json")
 
 
-def _mutate(doc: dict[str, Any], how: str) -> dict[str, Any]:
+def _mutate(doc: dict[str, Any], how: str) -> dict[str, Any]:  # noqa: PLR0912 - one branch per damage
     doc = copy.deepcopy(doc)
     if how == "failures above requests":
         doc["kinds"]["generation"]["failures"] = 999
     elif how == "histogram disagrees":
-        doc["kinds"]["generation"]["response_times"]["100"] += 1
+        doc["kinds"]["generation"]["latency"]["100"] += 1
+    elif how == "locust merged otherwise":
+        doc["locust_stats"]["generation"]["requests"] += 1
+    elif how == "a worker's final report missing":
+        doc["complete"] = False
+        doc["problems"] = ["no final report from worker(s) ['worker-2']: requests may be missing"]
+    elif how == "unknown bucket scheme":
+        doc["latency_scheme"] = "locust-rounded"
+    elif how == "a bucket that is no edge":
+        doc["kinds"]["generation"]["latency"] = {"1549": 50}
     elif how == "series decreases":
         doc["series"][2]["counts"]["generation"] = [0, 0]
     elif how == "series ends elsewhere":
@@ -139,6 +132,10 @@ def _mutate(doc: dict[str, Any], how: str) -> dict[str, Any]:
     [
         "failures above requests",
         "histogram disagrees",
+        "locust merged otherwise",
+        "a worker's final report missing",
+        "unknown bucket scheme",
+        "a bucket that is no edge",
         "series decreases",
         "series ends elsewhere",
         "series does not start at zero",
@@ -165,15 +162,16 @@ rows = st.lists(
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(KINDS), rows, min_size=1, max_size=5), st.integers(0, 4))
-def test_any_consistent_run_round_trips(per_second: dict[str, Any], window: int) -> None:
-    doc = results_doc(per_second, windows=window)
+@given(st.dictionaries(st.sampled_from(KINDS), rows, min_size=1, max_size=5))
+def test_any_consistent_run_round_trips(per_second: dict[str, Any]) -> None:
+    doc = results_doc(per_second)
     results = parse_results(json.loads(json.dumps(doc)), path="r.json")
     for kind, entries in per_second.items():
+        if not sum(r[0] for r in entries):
+            continue
         assert results.kinds[kind].requests == sum(r[0] for r in entries)
         assert results.series_of(kind)[-1].failures == sum(r[1] for r in entries)
-    if window:
-        assert sum(w.kinds[k].requests for w in results.windows for k in w.kinds) == results.requests
+        assert results.kinds[kind].histogram().total == sum(r[0] for r in entries)
 
 
 @settings(max_examples=150, deadline=None)
@@ -183,10 +181,12 @@ def test_any_consistent_run_round_trips(per_second: dict[str, Any], window: int)
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
         max_leaves=20,
     ),
-    st.sampled_from(["kinds", "series", "duration_s", "host", "verification", "started_at", "windows"]),
+    st.sampled_from(
+        ["kinds", "series", "duration_s", "host", "verification", "started_at", "locust_stats", "workers"]
+    ),
 )
 def test_garbage_anywhere_is_a_load_results_error_never_a_crash(garbage: Any, key: str) -> None:
-    doc = results_doc({"generation": [second(3, 0)] * 3}, windows=1)
+    doc = results_doc({"generation": [second(3, 0)] * 3})
     doc[key] = garbage
     with contextlib.suppress(LoadResultsError):
         parse_results(doc, path="r.json")

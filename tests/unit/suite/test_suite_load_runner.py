@@ -104,6 +104,7 @@ def test_wrong_schema_is_an_error(tmp_path: Path) -> None:
 
 def test_a_hanging_locust_is_stopped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(load, "_GRACE_S", 0.5)
+    monkeypatch.setattr(load, "_CONNECT_S", 0.5)
     run = run_load(plan(tmp_path, duration_s=0.1), python=fake_python(tmp_path, "time.sleep(60)"))
     assert "did not finish" in str(run.error)
     assert run.wall_s < 20
@@ -126,7 +127,7 @@ def test_the_plan_tells_locust_how_many_requests_to_deliver_and_how_long_it_may_
 ) -> None:
     p = plan(tmp_path, duration_s=6)
     env = p.env(None)
-    assert int(env["LOAD_TARGET_REQUESTS"]) == p.planned_requests == 60
+    assert int(env["LOAD_TARGET_REQUESTS"]) == p.planned_requests == 55  # 10/s, the first second half
     assert float(env["LOAD_MAX_S"]) == pytest.approx(6 * load.STRETCH_LIMIT)
 
 

@@ -40,6 +40,10 @@ def test_the_contract_example_loads(tmp_path: Path) -> None:
         ({"endpoints": {"traffic": "ftp://x"}}, "http(s) URL"),
         ({"endpoints": {"traffic": "http://10.0.0.1:80"}}, "may only target 127.0.0.1"),
         ({"endpoints": {"slots": {"purple": "http://127.0.0.1:1"}}}, "unknown slots"),
+        ({"load": {"workers": 0}}, "'load'"),
+        ({"load": {"workers": "2"}}, "'load'"),
+        ({"load": {"workers": True}}, "'load'"),
+        ({"load": 2}, "'load'"),
     ],
 )
 def test_bad_targets_are_refused_naming_the_problem(
@@ -108,3 +112,10 @@ def test_an_aws_inventory_has_no_emulator(tmp_path: Path) -> None:
     assert target.endpoints.bedrock is None
     assert target.endpoints.mcp is None
     assert target.time_scale == 1
+
+
+def test_the_load_runs_on_the_workers_the_inventory_gives(tmp_path: Path) -> None:
+    assert parse_target(contract(), source="t.json", base_dir=tmp_path).load_workers == 1  # absent: 1
+    target = parse_target({**contract(), "load": {"workers": 2}}, source="t.json", base_dir=tmp_path)
+    assert target.load_workers == 2
+    assert target.to_dict()["load"] == {"workers": 2}

@@ -389,3 +389,37 @@ def test_fault_unhealthy_component(tmp_path: Path) -> None:
         assert component.json()["detail"] == "drill fault: unhealthy_component"
         assert client.get("/health").status_code == 503
         assert client.get("/health/components/IntelligentRouter").status_code == 200
+
+
+def _tool_calls(h: Harness) -> list[dict]:
+    return [r["data"] for r in h.audit() if r["action"] == "mcp.tool_call"]
+
+
+def test_every_outbound_tool_call_is_audited_as_sent(harness: Harness, client: TestClient) -> None:
+    import hashlib  # noqa: PLC0415
+
+    body = post(client, operation("routine", "reset for jane.doe@example.com please")).json()
+    (call,) = _tool_calls(harness)
+    assert call["operation_id"] == body["operation_id"]
+    assert call["tool"] == "search_knowledge"
+    assert call["arguments"] == {"query": "reset for [REDACTED_EMAIL] please"}
+    assert harness.tools.received == [("search_knowledge", call["arguments"])]  # what the tier got
+    canonical = json.dumps(call["arguments"], sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert call["arguments_sha256"] == hashlib.sha256(canonical.encode()).hexdigest()
+    assert call["outcome"] == "ok"
+    assert call["latency_ms"] >= 0
+    assert "jane.doe" not in harness.audit_path.read_text()
+
+
+def test_a_failed_tool_call_is_audited_with_its_outcome(harness: Harness, client: TestClient) -> None:
+    harness.tools.fail_with = "knowledge base offline"
+    assert post(client, operation("routine", "how do I deploy?")).status_code == 502
+    (call,) = _tool_calls(harness)
+    assert (call["tool"], call["outcome"]) == ("search_knowledge", "tool_error")
+    assert "knowledge base offline" in call["error"]
+
+
+def test_direct_and_cached_answers_make_no_tool_call_record(harness: Harness, client: TestClient) -> None:
+    harness.flags(bedrock_support_mode=True)
+    assert post(client, operation("emergency", "prod down")).json()["route"] == "direct"
+    assert _tool_calls(harness) == []

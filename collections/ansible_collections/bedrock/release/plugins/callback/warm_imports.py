@@ -12,6 +12,9 @@ description:
     in that worker (plugin_utils/inprocess.py), so each task imported boto3 and the bedrock_release
     library again - about half a second per AWS task. Imported once here, in the controller, every
     fork inherits them.
+  - It also loads the DynamoDB and S3 service models of the shared lock and state once
+    (C(bedrock_release.pipeline.shared_state.warm)). Every journal append heartbeats the lock and
+    mirrors the journal; a worker would otherwise load them again (about 0.35 s per task).
   - Does nothing else. It prints nothing and changes no result. A module that cannot be imported here
     is skipped and imports in its worker as before.
 requirements:
@@ -51,3 +54,9 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self.imported = warm_imports()
+        try:
+            from bedrock_release.pipeline.shared_state import warm  # noqa: PLC0415
+
+            warm()
+        except Exception:  # noqa: S110 - then each worker loads the models itself, as without this plugin
+            pass

@@ -11,6 +11,7 @@ description:
   - Folds the journal and writes the report of docs/contracts.md "Report", validated by
     C(bedrock_release.report.model.Report) before it is written (atomically).
   - Safe to call more than once; the last call wins.
+  - Copies report.json to the run's state bucket (C(upload_problem) says when that failed).
 options:
   run_dir:
     description: The run folder.
@@ -34,6 +35,10 @@ report:
   description: The report.
   returned: success
   type: dict
+upload_problem:
+  description: Why the report could not be copied to the state bucket; null when it was (or the run has none).
+  returned: success
+  type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -41,10 +46,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bedrock.release.plugins.module_utils.release_common import require_library
 
 try:
+    from bedrock_release.pipeline.run_store import upload_evidence
     from bedrock_release.report.builder import write_report
     from bedrock_release.report.model import ReportError
 except ImportError:
-    write_report = None
+    write_report = upload_evidence = None
     ReportError = ValueError
 
 
@@ -55,7 +61,8 @@ def main() -> None:
         path, report = write_report(module.params["run_dir"])
     except (ReportError, ValueError, OSError) as exc:
         module.fail_json(msg=f"report of {module.params['run_dir']}: {exc}")
-    module.exit_json(changed=True, path=str(path), report=report.to_dict())
+    problem = upload_evidence(module.params["run_dir"])
+    module.exit_json(changed=True, path=str(path), report=report.to_dict(), upload_problem=problem)
 
 
 if __name__ == "__main__":

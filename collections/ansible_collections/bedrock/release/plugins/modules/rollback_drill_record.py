@@ -9,7 +9,8 @@ module: rollback_drill_record
 short_description: Write <evidence>/rollback-drill/drill.json from a staging drill run's journal
 description:
   - Reads the drill run's C(rollback_started) and C(rollback_finished) records (one per tier) and writes the
-    contract's drill record with C(bedrock_release.pre_deployment.write_drill_record).
+    contract's drill record with C(bedrock_release.pre_deployment.write_drill_record), signed with the
+    Operations Team lead's Ed25519 key (C(signing_key); its public key is trusted for C(operations)).
   - Each tier's target is the plan's wall-clock target (300, 600, 1800 s).
 options:
   run_dir:
@@ -24,6 +25,10 @@ options:
     description: Built releases (for the artifact's SHA-256).
     type: path
     required: true
+  signing_key:
+    description: The Operations Team lead's private key (PKCS#8 PEM) that signs the record.
+    type: path
+    required: true
 author: Release Team
 """
 
@@ -33,6 +38,7 @@ EXAMPLES = r"""
     run_dir: "{{ deploy_run_context.run_dir }}"
     evidence_dir: "{{ pre_deployment_evidence_dir }}"
     releases_dir: "{{ release_releases_dir }}"
+    signing_key: "{{ release_keys_dir }}/private/operations.key"
 """
 
 RETURN = r"""
@@ -62,12 +68,13 @@ def main() -> None:
             "run_dir": {"type": "path", "required": True},
             "evidence_dir": {"type": "path", "required": True},
             "releases_dir": {"type": "path", "required": True},
+            "signing_key": {"type": "path", "required": True, "no_log": False},
         }
     )
     require_library(module)
     p = module.params
     try:
-        path = write_record(p["run_dir"], p["evidence_dir"], p["releases_dir"])
+        path = write_record(p["run_dir"], p["evidence_dir"], p["releases_dir"], p["signing_key"])
         tiers, _, _ = drill_tiers(p["run_dir"])
     except (ValueError, OSError) as exc:
         module.fail_json(msg=str(exc))

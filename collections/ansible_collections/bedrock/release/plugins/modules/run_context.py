@@ -9,13 +9,17 @@ module: run_context
 short_description: Start, resume, load or finish a deploy run
 description:
   - C(action=start) creates C(runs/<run-id>/) with the journal (C(run_started)) and C(target.json),
-    then admits the run (takes the deploy lock, points C(runs/latest) at it) or refuses it (lock held,
-    an earlier run interrupted, release not built, traffic split, release already live), recording the
-    refusal so a report can be written. With C(resume_run) it resumes that interrupted run instead.
-  - C(action=load) returns an existing run (C(run_id) or C(runs/latest)).
+    then admits the run (takes the shared deploy lock in DynamoDB, starts its heartbeat, points
+    C(runs/latest) and the state bucket's C(latest.json) at it) or refuses it (state bucket or lock table
+    not answering, lock held, an earlier run interrupted, release not built, traffic split, release
+    already live), recording the refusal so a report can be written. With C(resume_run) it resumes that
+    interrupted run instead, fetched from the state bucket when another controller started it.
+  - C(action=load) returns an existing run (C(run_id) or the latest), fetched from the state bucket
+    when it is not on this controller.
   - C(action=finish) records C(run_finished) once and releases the deploy lock the run holds.
-  - C(action=lock) takes the deploy lock for an existing run (a rollback by hand); a stale lock of the
-    same run is taken over (audited), a lock held by a live process or another run is refused.
+  - C(action=lock) takes the deploy lock for an existing run (a rollback by hand, the watchdog's); a
+    stale lock of the same run is taken over in one conditional write (audited), an expired one only
+    with C(watchdog); a lock held by a live holder or another run is refused.
   - C(action=failed) records a new run whose preflight failed before it was admitted (outcome failed).
   - Logic in C(bedrock_release.pipeline.run).
 options:
@@ -46,6 +50,16 @@ options:
   slot_releases:
     description: Live release of each slot as its C(/version) reports it (start).
     type: dict
+  shared_state:
+    description:
+      - The shared lock and state (C(release_shared_state)) - lock_table, bucket, region, endpoint_url,
+        heartbeat_s, expiry_s, sandbox. Required for start; load and lock use it to fetch a run that is
+        not on this controller.
+    type: dict
+  watchdog:
+    description: C(action=lock) for the watchdog - only an expired lock is taken over, as C(watchdog@host).
+    type: bool
+    default: false
   target:
     description: Remaining fields of target.json (endpoints, regions, flags path, ...).
     type: dict
@@ -114,8 +128,9 @@ from ansible_collections.bedrock.release.plugins.module_utils.release_common imp
 
 try:
     from bedrock_release.pipeline import run as runs
+    from bedrock_release.pipeline.shared_state import SharedState
 except ImportError:
-    runs = None
+    runs = SharedState = None
 
 
 def main() -> None:
@@ -133,6 +148,8 @@ def main() -> None:
             "time_scale": {"type": "float"},
             "weights": {"type": "dict"},
             "slot_releases": {"type": "dict"},
+            "shared_state": {"type": "dict"},
+            "watchdog": {"type": "bool", "default": False},
             "target": {"type": "dict", "default": {}},
             "fault": {"type": "str", "default": ""},
             "resume_run": {"type": "str", "default": ""},
@@ -145,7 +162,15 @@ def main() -> None:
             (
                 "action",
                 "start",
-                ("releases_dir", "release", "environment", "time_scale", "weights", "slot_releases"),
+                (
+                    "releases_dir",
+                    "release",
+                    "environment",
+                    "time_scale",
+                    "weights",
+                    "slot_releases",
+                    "shared_state",
+                ),
             ),
             ("action", "finish", ("outcome",)),
             ("action", "failed", ("release", "environment", "time_scale")),
@@ -155,15 +180,21 @@ def main() -> None:
     p = module.params
     runs_dir = Path(p["runs_dir"])
     try:
+        shared = SharedState.from_mapping(p["shared_state"], "shared_state") if p["shared_state"] else None
         if p["action"] == "load":
-            module.exit_json(
-                changed=False, run=runs.load_run(runs_dir, p["run_id"]), refused=False, message="loaded"
-            )
+            run = runs.load_run(runs_dir, p["run_id"], shared=shared)
+            module.exit_json(changed=False, run=run, refused=False, message="loaded")
         if p["action"] == "finish":
             run = runs.finish_run(runs_dir, p["run_id"], p["outcome"], p["reason"], again=p["again"])
             module.exit_json(changed=True, run=run, refused=False, message=f"run finished: {p['outcome']}")
         if p["action"] == "lock":
-            ok, message, run = runs.lock_run(runs_dir, p["run_id"], p["reason"] or "rollback by hand")
+            ok, message, run = runs.lock_run(
+                runs_dir,
+                p["run_id"],
+                p["reason"] or "rollback by hand",
+                shared=shared,
+                watchdog=p["watchdog"],
+            )
             module.exit_json(changed=ok, run=run, refused=not ok, message=message)
         if p["action"] == "failed":
             run = runs.record_failed_preflight(
@@ -184,12 +215,13 @@ def main() -> None:
                 time_scale=p["time_scale"],
                 weights=p["weights"],
                 slot_releases=p["slot_releases"],
+                shared=shared,
                 target=p["target"],
                 fault=p["fault"],
                 resume_run=p["resume_run"],
             )
         )
-    except (runs.RunError, ValueError, OSError) as exc:
+    except (RuntimeError, ValueError, OSError) as exc:  # RunError, the lock and bucket errors
         module.fail_json(msg=str(exc))
     module.exit_json(changed=result.changed, run=result.run, refused=result.refused, message=result.message)
 
