@@ -270,6 +270,7 @@ class RunState:
     refused: str | None = None
     lock_held: bool = False
     locked: bool = False
+    lock_handed_over_to: str | None = None  # whom the lock was handed to (a rollback that could not finish)
     resumes: tuple[Mapping[str, Any], ...] = ()
     phases: Mapping[int, PhaseState] = field(default_factory=dict)
     decisions: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
@@ -461,13 +462,17 @@ class _Folder:
     def _on_lock_acquired(self, _rec: AuditRecord, _data: Mapping[str, Any]) -> None:
         self.fields["lock_held"] = True
         self.fields["locked"] = True
+        self.fields["lock_handed_over_to"] = None
 
     _on_lock_taken_over = _on_lock_acquired
 
     def _on_lock_released(self, _rec: AuditRecord, _data: Mapping[str, Any]) -> None:
         self.fields["lock_held"] = False
+        self.fields["lock_handed_over_to"] = None
 
-    _on_lock_handed_over = _on_lock_released
+    def _on_lock_handed_over(self, _rec: AuditRecord, data: Mapping[str, Any]) -> None:
+        self.fields["lock_held"] = False
+        self.fields["lock_handed_over_to"] = str(data["to"])
 
     def _on_phase_started(self, rec: AuditRecord, data: Mapping[str, Any]) -> None:
         pid = int(data["phase"])

@@ -5,7 +5,8 @@ failed (with the no-go at its decision point and the rollback that followed), a 
 ``rollback_failed`` - a rollback that itself failed, paged by the rollback role when no caller pages
 the run's end (the staging drill). ``no_go_message`` writes the page from the run's journal: what
 stopped the run, the rollback and whether it was verified, the traffic state it left, the deploy
-lock, and the command a person runs next.
+lock (released, or handed over to on-call when the rollback could not finish), and the commands a
+person runs next.
 
 The page goes to one SNS topic (created if missing; moto in the sandbox, SNS in AWS) with bounded
 timeouts, and the journal records ``oncall_paged`` with the event, whom, why, and whether SNS
@@ -100,6 +101,11 @@ def _what_stopped(state: RunState) -> str:
 
 
 def _lock_sentence(state: RunState) -> str:
+    if state.lock_handed_over_to:
+        return (
+            f"the deploy lock is handed over to {state.lock_handed_over_to}: no deploy starts over this "
+            f"state until they release it (bedrock-release lock release --run-id {state.run_id})"
+        )
     if state.lock_held:
         return "the deploy lock is still held by this run"
     if state.locked and state.refused is None:
@@ -123,9 +129,14 @@ def _rollback_sentence(state: RunState) -> tuple[str, str]:
             f"the {rb.tier} rollback was verified in {rb.duration_s:g} s.{left}",
             "the previous state serves; investigate the cause before the next deploy",
         )
+    release = (
+        f"release the deploy lock handed over to you (bedrock-release lock release --run-id {run}), then "
+        if state.lock_handed_over_to
+        else ""
+    )
     return (
         f"the {rb.tier} rollback FAILED: {rb.reason or 'no reason recorded'}.{left}",
-        f"finish the rollback by hand: make rollback TIER={rb.tier} RUN={run} "
+        f"{release}finish the rollback by hand: make rollback TIER={rb.tier} RUN={run} "
         f"(= ansible-playbook playbooks/rollback_{rb.tier}.yml -e run_id={run}); "
         "break-glass access available",
     )

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -59,6 +60,11 @@ def repair(env: FaultEnv) -> None:
             drills.clear_injected(drills.drill(state.fault), phase=7, targets=targets, run_dir=run_dir)
         if state.interrupted:
             env.playbook("playbooks/rollback_full.yml", run_id=run_dir.name)
+    # A rollback that could not finish handed the lock to on-call: give it back and finish that rollback.
+    lock = env.lock().status()
+    if lock.handed_over and lock.info is not None:
+        release_handed_over(env, lock.info.run_id)
+        env.playbook("playbooks/rollback_full.yml", run_id=lock.info.run_id)
     # Reset: the idle slot boots the baseline again, as in a fresh sandbox, so every drill starts from the
     # same state (a full rollback puts the new slot back on what it ran before the run).
     weights = env.weights()
@@ -80,6 +86,26 @@ def repair(env: FaultEnv) -> None:
                 check=True,
                 capture_output=True,
             )
+
+
+def release_handed_over(env: FaultEnv, run_id: str) -> subprocess.CompletedProcess[str]:
+    """What the person a lock was handed to runs: ``bedrock-release lock release --run-id``."""
+    argv = [
+        str(Path(sys.executable).parent / "bedrock-release"),
+        "lock",
+        "release",
+        "--run-id",
+        run_id,
+        "--operator",
+        "oncall-primary",
+        "--runs-dir",
+        str(env.runs),
+        "-i",
+        str(env.inventory),
+    ]
+    return subprocess.run(
+        argv, cwd=REPO, env=env._env(), capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def drill(env: FaultEnv, fault: str) -> tuple[Any, Any]:

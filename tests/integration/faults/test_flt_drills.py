@@ -21,6 +21,7 @@ from flt_drill_support import (
     drill,
     injected,
     module_env,
+    release_handed_over,
     repair,
 )
 from flt_env import FaultEnv
@@ -85,7 +86,12 @@ def test_rollback_that_hits_a_fault_ends_failed_pages_on_call_and_is_recovered_b
     assert len(at_rollback) == 1
     assert at_rollback[0]["program"] == "moto"
     assert drills.pending_injections(state.drill, "rollback-fault") == []
-    # What the page asks a person to do: the rollback by hand, which now verifies.
+    # The lock was handed over to on-call: no deploy starts over the half-done rollback.
+    assert env.lock().status().handed_over
+    assert "release the deploy lock handed over to you" in pages[0]["reason"]
+    # What the page asks a person to do: give the lock back, then the rollback by hand, which now verifies.
+    released = release_handed_over(env, run_dir.name)
+    assert released.returncode == 0, released.stdout + released.stderr
     by_hand = env.playbook("playbooks/rollback_immediate.yml", run_id=run_dir.name)
     TIMES["rollback-fault: immediate rollback by hand"] = round(by_hand.duration_s, 1)
     assert by_hand.returncode == 0, by_hand.stdout[-3000:]

@@ -7,8 +7,9 @@ step, "Live traffic weights are known", retries with backoff until the rollback'
 
 - The balancer answers again: the test gives Caddy its admin endpoint back as soon as the journal shows the
   rollback waiting on it (a ``backend_retry`` record) - the rollback then finishes, verified.
-- It never answers: the run ends ``failed`` with its report, on-call is paged with the no-go, the traffic
-  state it left and the command to run, the deploy lock is released - and that command then works.
+- It never answers: the run ends ``failed`` with its report, the deploy lock is handed over to on-call (no
+  deploy starts over the half-done state), on-call is paged with the no-go, the traffic state it left and
+  the commands to run - and those commands then work.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flt_drill_support import RELEASE, TIMES, drill, module_env, repair
+from flt_drill_support import RELEASE, TIMES, drill, module_env, release_handed_over, repair
 from flt_env import FaultEnv
 
 from bedrock_release.pipeline import drill_injectors, drills
@@ -29,6 +30,7 @@ from bedrock_release.report.render import load_view, render_markdown
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 FAULT = "rollback-balancer-unreachable"
+ON_CALL_PRIMARY = "on-call primary: DevOps Team Lead"  # roles/rollback rollback_lock_handed_over_to
 #: The deploy reaches its rollback in 2-5 minutes on this machine; the bound only ends a test that hangs.
 ROLLBACK_REACHED_TIMEOUT_S = 900
 
@@ -135,14 +137,14 @@ def test_a_balancer_that_answers_again_lets_the_rollback_finish_verified(env: Fa
     env.assert_back_on_previous(run_dir)  # also: every drill injection journaled as cleared, lock free
 
 
-def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_unlocked_naming_the_traffic(
+def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_handed_over_naming_the_traffic(
     env: FaultEnv,
 ) -> None:
     proc, run_dir = drill(env, FAULT)
     assert proc.returncode != 0
     assert "Rollback full FAILED" in proc.stdout, proc.stdout[-3000:]
     assert "Outcome failed" in proc.stdout
-    assert "deploy lock is free" in proc.stdout
+    assert f"deploy lock of run {run_dir.name} handed over to {ON_CALL_PRIMARY}" in proc.stdout
     assert "on-call paged" in proc.stdout
     report = env.checked_report(run_dir)
     assert report["outcome"] == "failed"
@@ -164,20 +166,38 @@ def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_unlock
     assert finished[0]["traffic_left"]["source"] == "journal"
     assert finished[0]["traffic_left"]["weights"] == {"blue": 100, "green": 0}
     actions = [r["action"] for r in records]
-    assert actions.index("rollback_finished") < actions.index("run_finished") < actions.index("lock_released")
-    assert actions.index("lock_released") < actions.index("oncall_paged")
+    assert (
+        actions.index("rollback_finished") < actions.index("lock_handed_over") < actions.index("run_finished")
+    )
+    assert actions.index("run_finished") < actions.index("oncall_paged")
+    assert "lock_released" not in actions, (
+        "a rollback that could not finish hands the lock over, never frees it"
+    )
     page = _the_no_go_page(records)
     assert "the full rollback FAILED" in page["reason"]
     assert "It left traffic blue 100 %, green 0 %" in page["reason"]
-    assert "deploy lock is free" in page["reason"]
-    assert f"make rollback TIER=full RUN={run_dir.name}" in page["reason"]
-    assert not env.lock().status().held
+    assert f"handed over to {ON_CALL_PRIMARY}" in page["reason"]
+    assert (
+        "next: release the deploy lock handed over to you "
+        f"(bedrock-release lock release --run-id {run_dir.name}), "
+        f"then finish the rollback by hand: make rollback TIER=full RUN={run_dir.name}"
+    ) in page["reason"]
+    lock = env.lock().status()
+    assert lock.handed_over
+    assert lock.info.run_id == run_dir.name
+    assert lock.info.handed_over_to == ON_CALL_PRIMARY
     state = env.state(run_dir)
     assert drills.pending_injections(state.drill, FAULT) == [], "the rescue clears the rollback's fault"
     report_md = render_markdown(load_view(run_dir))
     assert "## On-call" in report_md
     assert "Traffic left: traffic blue 100 %" in report_md
-    # What the page asks a person to do works: the rollback by hand verifies.
+    # No deploy starts over the half-done state while the lock is handed over.
+    refused = env.playbook("deploy.yml", release=RELEASE)
+    assert refused.returncode != 0
+    assert f"handed over to {ON_CALL_PRIMARY}" in refused.stdout, refused.stdout[-3000:]
+    # What the page asks a person to do works: give the lock back, then the rollback by hand verifies.
+    released = release_handed_over(env, run_dir.name)
+    assert released.returncode == 0, released.stdout + released.stderr
     by_hand = env.playbook("playbooks/rollback_full.yml", run_id=run_dir.name)
     TIMES[f"{FAULT}: full rollback by hand"] = round(by_hand.duration_s, 1)
     assert by_hand.returncode == 0, by_hand.stdout[-3000:]
@@ -187,12 +207,12 @@ def test_a_balancer_that_never_answers_ends_the_run_failed_reported_paged_unlock
     env.assert_back_on_previous(run_dir)
 
 
-def test_a_rollback_stopped_before_its_own_rescue_still_ends_the_run_failed_reported_paged_unlocked(
+def test_a_rollback_stopped_before_its_own_rescue_still_ends_the_run_failed_reported_paged_handed_over(
     env: FaultEnv,
 ) -> None:
     """A bad input stops the rollback role in its input check, outside its rescue: the run still ends."""
-    runs = sorted(env.runs.glob(f"2*-{RELEASE}"))
-    run_dir = runs[-1] if runs else drill(env, "component-unhealthy")[1]
+    rolled_back = [r for r in sorted(env.runs.glob(f"2*-{RELEASE}")) if env.state(r).rollback is not None]
+    run_dir = rolled_back[-1] if rolled_back else drill(env, "component-unhealthy")[1]
     pages_before = len(_of(_records(run_dir), "oncall_paged"))
     proc = env.playbook(
         "playbooks/rollback_immediate.yml", run_id=run_dir.name, rollback_propagation_timeout_s=0
@@ -200,14 +220,18 @@ def test_a_rollback_stopped_before_its_own_rescue_still_ends_the_run_failed_repo
     assert proc.returncode != 0
     assert "immediate rollback stopped at Rollback inputs are valid" in proc.stdout, proc.stdout[-3000:]
     assert "rollback_propagation_timeout_s" in proc.stdout
-    assert "deploy lock is free" in proc.stdout
+    assert f"handed over to {ON_CALL_PRIMARY}" in proc.stdout
     report = env.checked_report(run_dir)
     assert report["outcome"] == "failed"
+    assert report["rollback"]["verified"] is False
+    assert "immediate rollback stopped at Rollback inputs are valid" in report["rollback"]["reason"]
     records = _records(run_dir)
     pages = _of(records, "oncall_paged")
     assert len(pages) == pages_before + 1
     assert pages[-1]["event"] == "no_go"
     assert pages[-1]["delivered"] is True
     assert "rollback_propagation_timeout_s" in pages[-1]["reason"]
-    assert not env.lock().status().held
-    env.assert_back_on_previous(run_dir)  # the stopped rollback changed nothing
+    assert env.lock().status().handed_over
+    released = release_handed_over(env, run_dir.name)
+    assert released.returncode == 0, released.stdout + released.stderr
+    env.assert_back_on_previous(run_dir)  # the stopped rollback changed nothing; the lock is free again

@@ -129,3 +129,31 @@ def test_the_no_go_page_is_published_and_journaled_as_a_no_go(tmp_path: Path) ->
 def test_an_unknown_page_event_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="event = 'party'"):
         page_oncall(tmp_path, "x", region="eu-central-1", event="party")
+
+
+def test_a_lock_handed_over_to_on_call_is_named_and_the_page_says_to_give_it_back_first(
+    tmp_path: Path,
+) -> None:
+    _failed_canary(tmp_path, verified=False)
+    j = Journal(tmp_path / "audit.jsonl")
+    j.record(
+        "lock_handed_over",
+        {
+            "run_id": RUN,
+            "to": "on-call primary: DevOps Team Lead",
+            "reason": "full rollback could not finish",
+            "by": "ci",
+        },
+    )
+    state = read_state(tmp_path)
+    assert state.lock_handed_over_to == "on-call primary: DevOps Team Lead"
+    assert not state.lock_held
+    message = no_go_message(state)
+    assert "the deploy lock is handed over to on-call primary: DevOps Team Lead: no deploy starts" in message
+    assert (
+        f"next: release the deploy lock handed over to you (bedrock-release lock release --run-id {RUN}), "
+        f"then finish the rollback by hand: make rollback TIER=full RUN={RUN}"
+    ) in message
+    # Taken back (a rollback by hand acquires the lock again): no longer handed over.
+    j.record("lock_acquired", {"run_id": RUN, "owner": "oncall@ctl", "pid": 2})
+    assert read_state(tmp_path).lock_handed_over_to is None
