@@ -336,12 +336,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture
-def scenario_outcomes(request: pytest.FixtureRequest) -> dict[str, tuple[str, frozenset[str], str | None]]:
-    """Outcome of every scenario of this session: nodeid -> (feature file, tags, outcome or None)."""
+def scenario_outcomes(
+    request: pytest.FixtureRequest,
+) -> dict[str, tuple[str, frozenset[str], str | None, str | None]]:
+    """Every scenario of this session: nodeid -> (feature file, tags, outcome or None, scenario name).
+
+    The feature file and the name come from pytest-bdd's scenario template (the test module's path and
+    None for an item that is no scenario).
+    """
+    from pytest_bdd.scenario import scenario_wrapper_template_registry  # noqa: PLC0415
+
     out = {}
     for item in request.session.items:
         tags = frozenset(mark.name for mark in item.iter_markers())
-        out[item.nodeid] = (str(item.path), tags, item.stash.get(_OUTCOME, None))
+        template = scenario_wrapper_template_registry.get(getattr(item, "function", None))
+        feature = template.feature.filename if template is not None else str(item.path)
+        name = template.name if template is not None else None
+        out[item.nodeid] = (feature, tags, item.stash.get(_OUTCOME, None), name)
     return out
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "PLAN_SLO_GATES",
     "ROLLBACK_TIERS",
     "ROLLING_WINDOW_S",
+    "VALIDATION_TESTS",
     "ApprovalRole",
     "DecisionPoint",
     "Phase",
@@ -107,6 +108,16 @@ FLAG_MONITORING_S = 120
 
 #: "5-minute rolling window" of the error-rate gate, before time scaling.
 ROLLING_WINDOW_S = 300
+
+#: Phase 6 validation tests, in the plan's words; decision point 3 requires every one of them.
+VALIDATION_TESTS: tuple[str, ...] = (
+    "Routing Decision Validation",
+    "Direct Bedrock Operations",
+    "MCP Fallback Testing",
+    "Performance Optimization",
+    "Compliance Validation",
+    "Audit Trail Verification",
+)
 
 #: Phase 4 health checks, in the plan's words.
 HEALTH_CHECKS: tuple[str, ...] = (

@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import http.client
 import json
+import os
 import socket
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -111,6 +113,18 @@ def _prepare(paths: SandboxPaths) -> None:
         paths.caddy_home,
     ):
         folder.mkdir(parents=True, exist_ok=True)
+    _private_socket_dir(paths.socket.parent)
+
+
+def _private_socket_dir(folder: Path) -> None:
+    """The socket's folder exists, is the user's own and nobody else's (0700), or the start is refused."""
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise SandboxConflictError(
+            f"socket folder {folder} must be a directory of uid {os.getuid()} with mode 0700, "
+            f"found uid {info.st_uid} mode {stat.filemode(info.st_mode)}; remove it and start again"
+        )
 
 
 def _slot_releases(state: SandboxState) -> dict[str, str]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["SandboxPaths"]
+__all__ = ["SOCKET_DIR", "SandboxPaths"]
+
+# Fixed and short on purpose (not TMPDIR, which may be long): the folder of every sandbox's socket.
+SOCKET_DIR = Path("/tmp") / f"bedrock-sandbox-{os.getuid()}"  # noqa: S108 - created 0700 and owner-checked
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,13 @@ class SandboxPaths:
 
     @property
     def socket(self) -> Path:
-        return self.root / "supervisor.sock"
+        """supervisord's unix socket: short whatever the checkout's path (AF_UNIX allows 107 bytes).
+
+        It lives in a 0700 folder of the user's under /tmp, named by a digest of the runtime folder, so
+        two sandboxes never share one and a checkout under a long path still has a sandbox.
+        """
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
+        return SOCKET_DIR / f"{digest}.sock"
 
     @property
     def pidfile(self) -> Path:

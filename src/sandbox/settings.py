@@ -45,8 +45,6 @@ PORT_FIELDS = {
     "bedrock-emulator": "emulator_port",
     "mcp-server": "mcp_port",
 }
-# AF_UNIX paths are limited to 108 bytes including the terminator.
-_MAX_SOCKET_PATH = 107
 
 Port = Annotated[int, Field(ge=1024, le=65535)]
 
@@ -98,8 +96,6 @@ class SandboxSettings(BaseSettings):
         if clashes:
             names = sorted(part for part, port in ports.items() if port in clashes)
             raise ValueError(f"ports must be distinct; {', '.join(names)} share {sorted(clashes)}")
-        if len(str(self.runtime_dir.absolute() / "supervisor.sock")) > _MAX_SOCKET_PATH:
-            raise ValueError(f"runtime_dir {self.runtime_dir} is too long for a unix socket path")
         return self
 
     def ports(self) -> dict[str, int]:

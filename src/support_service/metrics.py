@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
-__all__ = ["LATENCY_BUCKETS_S", "PrometheusMetrics"]
+__all__ = ["COST_ROUTES", "LATENCY_BUCKETS_S", "PrometheusMetrics"]
+
+# The routes that can cost money (support_service.routing.Route's values: a model call or a tool call).
+COST_ROUTES = ("direct", "mcp")
 
 # The ``*_created`` series double the exposition and no gate or dashboard reads them.
 disable_created_metrics()
@@ -46,6 +49,10 @@ class PrometheusMetrics:
             "support_bedrock_tokens_total", "Bedrock tokens used", ["direction"], registry=r
         )
         self.cost_usd = Counter("support_cost_usd_total", "Model cost in USD", ["route"], registry=r)
+        # Every route's spend is a sample from the start (0 is a reading): a scrape without the series
+        # is a slot that does not account its cost, which the cost gate refuses to read as no spend.
+        for route in COST_ROUTES:
+            self.cost_usd.labels(route=route)
         self.circuit_state = Gauge(
             "support_circuit_state", "Circuit state: 0 closed, 1 half-open, 2 open", ["circuit"], registry=r
         )

@@ -9,6 +9,7 @@ below are justified in docs/gates.md.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -451,9 +452,13 @@ def cost_gate(
     if budget <= 0:
         return spec.inconclusive(f"allocated budget must be > 0, got {budget_usd!r}")
     raw = {"spend_usd": spend, "budget_usd": budget}
-    value = 100.0 * spend / budget
     within = _exact(spend) * 100 <= _exact(threshold_pct) * _exact(budget)
-    return spec.result(Verdict.PASS if within else Verdict.FAIL, value, 1, (), raw)
+    # The share from exact numbers: a float quotient overflows to inf for a tiny budget (found by
+    # hypothesis). A share too large for a float is over any threshold: the largest float stands for it.
+    share = _exact(spend) * 100 / _exact(budget)
+    value = float(share) if share <= _exact(sys.float_info.max) else sys.float_info.max
+    reasons = () if value != sys.float_info.max else (f"spend is more than {value:g} % of the budget",)
+    return spec.result(Verdict.PASS if within else Verdict.FAIL, value, 1, reasons, raw)
 
 
 def cache_hit_rate_gate(

@@ -23,6 +23,7 @@ __all__ = [
     "ThresholdError",
     "Thresholds",
     "load_thresholds",
+    "tagged_scenarios",
 ]
 
 MONITORING_FEATURE = "monitoring.feature"
@@ -131,6 +132,19 @@ def _scenarios(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         elif "rule" in child:
             out.extend(c["scenario"] for c in child["rule"].get("children", []) if "scenario" in c)
     return out
+
+
+def tagged_scenarios(path: Path | str, tag: str) -> list[str]:
+    """The names of a feature file's scenarios (and outlines) carrying ``@tag``, as the file states them.
+
+    ThresholdError names a missing file; the official Gherkin parser names a malformed one.
+    """
+    wanted = f"@{tag}"
+    return [
+        str(scenario["name"])
+        for scenario in _scenarios(_parse(Path(path)))
+        if any(t.get("name") == wanted for t in scenario.get("tags", []))
+    ]
 
 
 def _alarm_thresholds(path: Path, label: str) -> dict[str, FeatureThreshold]:

@@ -32,6 +32,7 @@ __all__ = [
     "live_gates",
     "p95_latency",
     "require_all_passed",
+    "validations_passed",
 ]
 
 
@@ -212,6 +213,17 @@ def cost_against_budget(
     if scrapes is not None:
         sources.append(f"service cost accounting support_cost_usd_total, {scrapes.sources}")
     problems = [p for p in (budget_error, scrape_error) if p]
+    if scrapes is not None:
+        # No series is no accounting, never 0 spend (the service exports 0 per route from its start).
+        silent = sorted(
+            slot for slot, snap in scrapes.by_slot.items() if not snap.select("support_cost_usd_total")
+        )
+        if silent or not scrapes.by_slot:
+            problems.append(
+                "no support_cost_usd_total in the scrape of slot " + ", ".join(silent)
+                if silent
+                else "no slot was scraped for support_cost_usd_total"
+            )
     if problems or limit is None or service_spend is None:
         reason = "; ".join(problems) or "no budget limit or no spend reading"
         return GateResult.unavailable(
@@ -243,7 +255,25 @@ def gates_summary(results: Sequence[GateResult]) -> list[dict[str, Any]]:
 def require_all_passed(
     name: str, required: Sequence[str], found: Mapping[str, Mapping[str, Any]], *, source: str
 ) -> GateResult:
-    """A decision point: every required gate has a recorded verdict and every verdict is pass."""
+    """A decision point: every required gate has a recorded verdict and every verdict is pass.
+
+    An empty required list is inconclusive: a decision that requires nothing has no evidence.
+    """
+    if not required:
+        return GateResult(
+            name=name,
+            verdict=Verdict.INCONCLUSIVE,
+            value=None,
+            threshold=0.0,
+            unit="gates passed",
+            comparison=Comparison.AT_LEAST,
+            samples=0,
+            min_samples=1,
+            window=Window("this phase of the run", None),
+            source=source,
+            reasons=("no gate is required: the decision has nothing to stand on",),
+            raw={"gates": {}},
+        )
     missing = [g for g in required if g not in found]
     not_passed = [
         f"{g} ({found[g].get('verdict')})"
@@ -276,6 +306,35 @@ def require_all_passed(
         reasons=tuple(reasons),
         raw={"gates": {g: dict(found[g]) for g in required if g in found}},
     )
+
+
+def validations_passed(
+    name: str,
+    plan_tests: Sequence[str],
+    scenarios: Sequence[str],
+    outcomes: Mapping[str, Sequence[str | None]],
+    *,
+    source: str,
+) -> GateResult:
+    """Decision point 3: every validation test of the plan has its scenarios, and each ran and passed.
+
+    ``scenarios`` are the feature file's @validation scenario names (what is required, whatever ran);
+    ``outcomes`` maps a scenario name to the outcome of each of its examples in this session (None: did
+    not run). A plan test without a scenario named ``"<test> - ..."`` makes the decision inconclusive.
+    """
+    uncovered = [test for test in plan_tests if not any(s.startswith(f"{test} - ") for s in scenarios)]
+    found: dict[str, dict[str, Any]] = {}
+    for scenario in scenarios:
+        ran = [o for o in outcomes.get(scenario, ()) if o is not None]
+        if ran:
+            verdict = "pass" if all(o == "passed" for o in ran) else next(o for o in ran if o != "passed")
+            found[scenario] = {"verdict": verdict, "examples": len(ran)}
+    result = require_all_passed(name, sorted(scenarios), found, source=source)
+    if not uncovered:
+        return result
+    reason = "the plan's validation tests without a scenario: " + ", ".join(uncovered)
+    verdict = Verdict.FAIL if result.verdict is Verdict.FAIL else Verdict.INCONCLUSIVE
+    return dataclasses.replace(result, verdict=verdict, reasons=(*result.reasons, reason))
 
 
 def error_rate_over_span(

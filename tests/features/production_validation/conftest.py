@@ -464,22 +464,23 @@ def validation_operations_audited(
 def every_validation_passed(
     request: pytest.FixtureRequest, scenario_outcomes: dict[str, Any], evidence: EvidenceRecorder
 ) -> None:
-    """Every @validation scenario of this feature ran in this session and passed."""
-    from bedrock_release.suite.gates import require_all_passed  # noqa: PLC0415
+    """Every @validation scenario of the feature file, covering the plan's six tests, ran here and passed."""
+    from bedrock_release.monitoring.thresholds import tagged_scenarios  # noqa: PLC0415
+    from bedrock_release.plan import VALIDATION_TESTS  # noqa: PLC0415
+    from bedrock_release.suite.gates import validations_passed  # noqa: PLC0415
 
-    mine = str(request.node.path)
-    found = {
-        nodeid.split("::", 1)[1]: {"verdict": "pass" if outcome == "passed" else (outcome or "not run")}
-        for nodeid, (path, tags, outcome) in scenario_outcomes.items()
-        if path == mine and "validation" in tags
-    }
-    if not found:
-        inconclusive("decision-point-3", "no validation scenario of phase 6 ran in this session")
-    required = sorted(found)
-    evaluated = {name: v for name, v in found.items() if v["verdict"] != "not run"}
+    mine = scenario_outcomes[request.node.nodeid][0]  # this scenario's feature file
+    outcomes: dict[str, list[str | None]] = {}
+    for path, tags, outcome, name in scenario_outcomes.values():
+        if path == mine and "validation" in tags and name is not None:
+            outcomes.setdefault(name, []).append(outcome)
     evidence.gate(
-        require_all_passed(
-            "decision-point-3-validations", required, evaluated, source="this session's phase 6 scenarios"
+        validations_passed(
+            "decision-point-3-validations",
+            VALIDATION_TESTS,
+            tagged_scenarios(mine, "validation"),
+            outcomes,
+            source=f"the @validation scenarios of {mine.rsplit('/', 1)[-1]} and this session's outcomes",
         )
     )
 

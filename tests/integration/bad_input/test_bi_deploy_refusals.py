@@ -106,6 +106,18 @@ def test_bi_a_loosened_feature_threshold_is_refused_before_anything_starts(
     _nothing_started(env)
 
 
+def test_bi_each_refused_sandbox_input_is_named_with_its_value(env: PipelineEnv) -> None:
+    proc = env.playbook("deploy.yml", release="1.1.0", sandbox_wait_timeout_s=0, sandbox_budget_usd=-1)
+    assert proc.returncode != 0
+    for needle in (
+        "sandbox_wait_timeout_s is 0: it must be a number of seconds from 1 to 600",
+        "sandbox_budget_usd is -1: it must be a positive amount of USD",
+    ):
+        assert needle in proc.stdout, f"{needle!r} not in the output:\n{proc.stdout[-3000:]}"
+    assert "sandbox_start_timeout_s is" not in proc.stdout  # the inputs in range are not blamed
+    assert not (env.runs / "sandbox" / "state.json").exists(), "the sandbox was started"
+
+
 def _url(env: PipelineEnv, port_var: str) -> str:
     return f"http://127.0.0.1:{env.ports[port_var]}"
 

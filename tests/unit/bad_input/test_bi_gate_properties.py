@@ -55,6 +55,7 @@ def _fail_closed(gate: GateResult) -> None:
 
 
 @given(spend=_GARBAGE, budget=_GARBAGE, threshold=st.integers(0, 100), source=st.sampled_from([None, "svc"]))
+@example(spend=1.0, budget=1.7139544907015535e-307, threshold=0, source="svc")  # found: the share overflowed
 def test_bi_cost_gate_fails_closed_for_any_reading(
     spend: Any, budget: Any, threshold: int, source: Any
 ) -> None:

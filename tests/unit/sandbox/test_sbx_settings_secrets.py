@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from sandbox.control import _private_socket_dir
+from sandbox.errors import SandboxConflictError
+from sandbox.paths import SOCKET_DIR, SandboxPaths
 from sandbox.secrets_file import load_or_create_secrets, read_secrets
 from sandbox.settings import SandboxSettings
 
@@ -38,9 +41,25 @@ def test_ports_must_be_distinct_and_unprivileged() -> None:
         SandboxSettings(moto_port=80)
 
 
-def test_runtime_dir_too_long_for_a_unix_socket_is_refused() -> None:
-    with pytest.raises(ValidationError, match="too long"):
-        SandboxSettings(runtime_dir=Path("/tmp") / ("x" * 120))
+def test_a_runtime_dir_under_a_long_path_still_has_a_short_private_socket(tmp_path: Path) -> None:
+    long_dir = Path("/tmp") / ("x" * 200) / "runs" / "sandbox"
+    socket = SandboxPaths.of(SandboxSettings(runtime_dir=long_dir).runtime_dir).socket
+    assert len(str(socket)) <= 107  # AF_UNIX: 108 bytes with the terminator
+    assert socket.parent == SOCKET_DIR
+    # Two runtime folders never share a socket.
+    assert SandboxPaths.of(tmp_path / "a").socket != SandboxPaths.of(tmp_path / "b").socket
+
+
+def test_a_socket_folder_others_can_enter_is_refused_naming_it(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    _private_socket_dir(private)
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    refused = r"shared must be a directory .* mode 0700, found .* drwxr-xr-x"
+    with pytest.raises(SandboxConflictError, match=refused):
+        _private_socket_dir(shared)
 
 
 def test_endpoints_are_loopback_only() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from bedrock_release.gates.histogram import from_buckets
 from bedrock_release.gates.slo import CounterSample
 from bedrock_release.gates.verdict import Verdict
+from bedrock_release.monitoring.thresholds import tagged_scenarios
+from bedrock_release.plan import PLAN_DOCUMENT, VALIDATION_TESTS
 from bedrock_release.suite import gates
 from bedrock_release.suite.measurement import MeasuredSpan
 from bedrock_release.suite.prometheus import SlotScrapes, parse_metrics
@@ -122,6 +124,29 @@ def test_cost_takes_the_higher_spend_and_says_which() -> None:
     assert "EndpointConnectionError" in gone.message()
 
 
+def test_a_slot_whose_scrape_has_no_cost_series_is_no_spend_reading() -> None:
+    """Missing is inconclusive: it used to count as 0 USD and pass the budget."""
+    budget = {"name": "b", "limit_usd": 50.0, "actual_spend_usd": 0.0}
+    silent = parse_metrics(
+        'support_cache_requests_total{query_class="frequent",result="hit"} 1\n', source="b"
+    )
+    scrapes = SlotScrapes({"green": cache(1, 1).by_slot["green"], "blue": silent})
+    gate = gates.cost_against_budget(
+        threshold_pct=80, scrapes=scrapes, scrape_error=None, budget=budget, budget_error=None, sandbox=True
+    )
+    assert gate.verdict is Verdict.INCONCLUSIVE
+    assert "no support_cost_usd_total in the scrape of slot blue" in gate.message()
+    nobody = gates.cost_against_budget(
+        threshold_pct=80,
+        scrapes=SlotScrapes({}),
+        scrape_error=None,
+        budget=budget,
+        budget_error=None,
+        sandbox=True,
+    )
+    assert nobody.verdict is Verdict.INCONCLUSIVE
+
+
 def test_a_decision_point_needs_every_gate_evaluated_and_passed() -> None:
     required = ("a", "b", "c")
     passed = gates.require_all_passed("dp", required, {g: {"verdict": "pass"} for g in required}, source="s")
@@ -133,3 +158,47 @@ def test_a_decision_point_needs_every_gate_evaluated_and_passed() -> None:
         "dp", required, {g: {"verdict": "inconclusive"} for g in required}, source="s"
     )
     assert failed.verdict is Verdict.FAIL
+
+
+def test_a_decision_point_that_requires_nothing_is_inconclusive() -> None:
+    empty = gates.require_all_passed("dp", (), {"a": {"verdict": "pass"}}, source="s")
+    assert empty.verdict is Verdict.INCONCLUSIVE
+    assert "no gate is required" in empty.message()
+
+
+PHASE6_FEATURE = PLAN_DOCUMENT.parents[1] / "features" / "production_validation.feature"
+
+
+def test_decision_point_3_requires_the_feature_files_scenarios_not_what_ran() -> None:
+    scenarios = tagged_scenarios(PHASE6_FEATURE, "validation")
+    # The feature file covers each of the plan's six validation tests; DP3 itself is no validation.
+    assert len(scenarios) == 6
+    assert all(any(s.startswith(f"{t} - ") for s in scenarios) for t in VALIDATION_TESTS)
+    every = {s: ["passed", "passed"] for s in scenarios}
+    assert (
+        gates.validations_passed("dp3", VALIDATION_TESTS, scenarios, every, source="s").verdict
+        is Verdict.PASS
+    )
+    # Only the scenarios that ran used to be required: one deselected scenario passed the decision.
+    ran_five = {s: ["passed"] for s in scenarios[1:]}
+    short = gates.validations_passed("dp3", VALIDATION_TESTS, scenarios, ran_five, source="s")
+    assert short.verdict is Verdict.INCONCLUSIVE
+    assert f"never evaluated in this run: {scenarios[0]}" in short.message()
+    not_run = {**every, scenarios[0]: [None]}
+    assert gates.validations_passed("dp3", VALIDATION_TESTS, scenarios, not_run, source="s").verdict is (
+        Verdict.INCONCLUSIVE
+    )
+    one_example_failed = {**every, scenarios[0]: ["passed", "failed"]}
+    failed = gates.validations_passed("dp3", VALIDATION_TESTS, scenarios, one_example_failed, source="s")
+    assert failed.verdict is Verdict.FAIL
+    assert f"{scenarios[0]} (failed)" in failed.message()
+
+
+def test_decision_point_3_is_inconclusive_when_a_plan_test_has_no_scenario() -> None:
+    scenarios = [s for s in tagged_scenarios(PHASE6_FEATURE, "validation") if not s.startswith("Audit Trail")]
+    outcomes = {s: ["passed"] for s in scenarios}
+    result = gates.validations_passed("dp3", VALIDATION_TESTS, scenarios, outcomes, source="s")
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "the plan's validation tests without a scenario: Audit Trail Verification" in result.message()
+    nothing = gates.validations_passed("dp3", VALIDATION_TESTS, [], {}, source="s")
+    assert nothing.verdict is Verdict.INCONCLUSIVE

@@ -64,4 +64,7 @@ def test_slo_thresholds_are_bucket_bounds() -> None:
 def test_instances_do_not_share_a_registry() -> None:
     a, b = PrometheusMetrics(), PrometheusMetrics()
     a.cost_usd.labels(route="direct").inc(2)
-    assert b.registry.get_sample_value("support_cost_usd_total", {"route": "direct"}) is None
+    assert a.registry.get_sample_value("support_cost_usd_total", {"route": "direct"}) == 2
+    # b exports its own spend: 0 per cost route from its start, never a's.
+    assert b.registry.get_sample_value("support_cost_usd_total", {"route": "direct"}) == 0
+    assert b.registry.get_sample_value("support_cost_usd_total", {"route": "mcp"}) == 0
