@@ -10,7 +10,8 @@ from pathlib import Path
 __all__ = ["SOCKET_DIR", "SandboxPaths"]
 
 # Fixed and short on purpose (not TMPDIR, which may be long): the folder of every sandbox's socket.
-SOCKET_DIR = Path("/tmp") / f"bedrock-sandbox-{os.getuid()}"  # noqa: S108 - created 0700 and owner-checked
+# Created 0700 and owner-checked before use (sandbox.control._private_socket_dir).
+SOCKET_DIR = Path("/tmp") / f"bedrock-sandbox-{os.getuid()}"  # noqa: S108  # nosec B108
 
 
 @dataclass(frozen=True)
