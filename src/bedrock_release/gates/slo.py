@@ -455,9 +455,9 @@ def cost_gate(
     within = _exact(spend) * 100 <= _exact(threshold_pct) * _exact(budget)
     # The share from exact numbers: a float quotient overflows to inf for a tiny budget (found by
     # hypothesis). A share too large for a float is over any threshold: the largest float stands for it.
-    share = _exact(spend) * 100 / _exact(budget)
-    value = float(share) if share <= _exact(sys.float_info.max) else sys.float_info.max
-    reasons = () if value != sys.float_info.max else (f"spend is more than {value:g} % of the budget",)
+    share, cap = _exact(spend) * 100 / _exact(budget), _exact(sys.float_info.max)
+    value = float(min(share, cap))
+    reasons = (f"spend is more than {value:g} % of the budget",) if share > cap else ()
     return spec.result(Verdict.PASS if within else Verdict.FAIL, value, 1, reasons, raw)
 
 

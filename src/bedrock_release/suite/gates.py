@@ -218,12 +218,10 @@ def cost_against_budget(
         silent = sorted(
             slot for slot, snap in scrapes.by_slot.items() if not snap.select("support_cost_usd_total")
         )
-        if silent or not scrapes.by_slot:
-            problems.append(
-                "no support_cost_usd_total in the scrape of slot " + ", ".join(silent)
-                if silent
-                else "no slot was scraped for support_cost_usd_total"
-            )
+        if not scrapes.by_slot:
+            problems.append("no slot was scraped for support_cost_usd_total")
+        elif silent:
+            problems.append("no support_cost_usd_total in the scrape of slot " + ", ".join(silent))
     if problems or limit is None or service_spend is None:
         reason = "; ".join(problems) or "no budget limit or no spend reading"
         return GateResult.unavailable(
@@ -259,21 +257,6 @@ def require_all_passed(
 
     An empty required list is inconclusive: a decision that requires nothing has no evidence.
     """
-    if not required:
-        return GateResult(
-            name=name,
-            verdict=Verdict.INCONCLUSIVE,
-            value=None,
-            threshold=0.0,
-            unit="gates passed",
-            comparison=Comparison.AT_LEAST,
-            samples=0,
-            min_samples=1,
-            window=Window("this phase of the run", None),
-            source=source,
-            reasons=("no gate is required: the decision has nothing to stand on",),
-            raw={"gates": {}},
-        )
     missing = [g for g in required if g not in found]
     not_passed = [
         f"{g} ({found[g].get('verdict')})"
@@ -286,9 +269,11 @@ def require_all_passed(
         reasons.append("not passed: " + ", ".join(not_passed))
     if missing:
         reasons.append("never evaluated in this run: " + ", ".join(missing))
+    if not required:
+        reasons.append("no gate is required: the decision has nothing to stand on")
     if not_passed:
         verdict = Verdict.FAIL
-    elif missing:
+    elif missing or not required:
         verdict = Verdict.INCONCLUSIVE
     else:
         verdict = Verdict.PASS

@@ -26,7 +26,6 @@ from suite_sandbox import BASELINE, RELEASE, deploy_new_release, session, target
 
 from audit_trail import read  # noqa: E402
 from bedrock_release.pipeline.journal import JOURNAL_NAME, Journal  # noqa: E402
-from bedrock_release.pipeline.shared_state import SharedState  # noqa: E402
 from bedrock_release.plan import FLAGS, PHASES  # noqa: E402
 from bedrock_release.report.bundle import verify  # noqa: E402
 from sandbox.paths import SandboxPaths  # noqa: E402
@@ -96,15 +95,7 @@ def _deployed_run(env: PipelineEnv, settings: SandboxSettings) -> Path:
     target = target_doc(settings, run_dir, time_scale=0.05, journal=run_dir / JOURNAL_NAME)
     target.update(run_id=RUN_ID, results_dir=str(run_dir / "results"))
     # Where the deploy's run_context puts the shared lock and state (the rollback takes the lock there).
-    target["shared_state"] = SharedState(
-        lock_table=settings.lock_table,
-        bucket=settings.state_bucket,
-        region=settings.aws_region,
-        endpoint_url=str(settings.endpoints()["aws"]),
-        heartbeat_s=2,
-        expiry_s=30,
-        sandbox=True,
-    ).to_dict()
+    target["shared_state"] = env.shared_state().to_dict()
     (run_dir / "target.json").write_text(json.dumps(target, indent=2), encoding="utf-8")
     (env.runs / "latest").symlink_to(RUN_ID)
     deadline = time.monotonic() + 15
